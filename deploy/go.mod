@@ -1,0 +1,3 @@
+module github.com/camstream/camstream/deploy
+
+go 1.26.0

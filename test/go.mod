@@ -1,0 +1,3 @@
+module github.com/camstream/camstream/test
+
+go 1.26.0

@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""RTSP test server for camstream's tests and benchmarks.
+
+Serves a live H.264 test pattern (GStreamer videotestsrc) on 127.0.0.1 at one
+or more mount paths, optionally behind RTSP basic auth. Prints
+"ready PORT" on stdout once it listens; SIGTERM or SIGINT stops it.
+"""
+import argparse
+import signal
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--port", default="0", help="TCP port, 0 picks a free one")
+    p.add_argument("--path", action="append", default=[], help="mount path (repeatable)")
+    p.add_argument("--width", type=int, default=1280)
+    p.add_argument("--height", type=int, default=720)
+    p.add_argument("--fps", type=int, default=30)
+    p.add_argument("--pattern", default="ball", help="videotestsrc pattern")
+    p.add_argument("--user", default="")
+    p.add_argument("--password", default="")
+    a = p.parse_args()
+
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(a.port)
+
+    launch = (
+        f"( videotestsrc is-live=true pattern={a.pattern} "
+        f"! video/x-raw,width={a.width},height={a.height},framerate={a.fps}/1 "
+        f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={a.fps} "
+        f"! rtph264pay name=pay0 pt=96 config-interval=1 )"
+    )
+    permissions = None
+    if a.user:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string("media.factory.role", "viewer")
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(a.user, a.password), token)
+        server.set_auth(auth)
+        permissions = GstRtspServer.RTSPPermissions()
+        permissions.add_permission_for_role("viewer", "media.factory.access", True)
+        permissions.add_permission_for_role("viewer", "media.factory.construct", True)
+
+    mounts = server.get_mount_points()
+    for path in a.path or ["/stream"]:
+        factory = GstRtspServer.RTSPMediaFactory()
+        factory.set_launch(launch)
+        factory.set_shared(True)
+        if permissions is not None:
+            factory.set_permissions(permissions)
+        mounts.add_factory(path, factory)
+
+    if server.attach(None) == 0:
+        print("cannot listen on port " + a.port, file=sys.stderr)
+        sys.exit(1)
+    print(f"ready {server.get_bound_port()}", flush=True)
+
+    loop = GLib.MainLoop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, loop.quit)
+    loop.run()
+
+
+if __name__ == "__main__":
+    main()
