@@ -1,0 +1,375 @@
+// Package loadclient opens many MJPEG viewers against an edge and measures
+// what each one gets: frames per second, latency from the capture time in
+// X-Timestamp to the part being fully received, skipped sequence numbers and
+// bytes. It speaks just enough HTTP/1.1 to read one multipart stream per TCP
+// connection and parses parts without allocating, so that one process can
+// play a thousand viewers without becoming the bottleneck.
+package loadclient
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Config says what load to apply.
+type Config struct {
+	// URL of the MJPEG stream, e.g. http://127.0.0.1:8080/cameras/test1/stream.mjpeg.
+	URL string
+	// Viewers is the number of concurrent connections.
+	Viewers int
+	// SlowFraction of the viewers read one frame every SlowInterval.
+	SlowFraction float64
+	SlowInterval time.Duration
+	// SlowReadBuffer is the socket receive buffer of slow viewers in bytes
+	// (a small one emulates a slow link rather than a large kernel buffer).
+	SlowReadBuffer int
+	// Warmup is excluded from the figures; Duration is measured.
+	Warmup   time.Duration
+	Duration time.Duration
+	// RampUp spreads the connection starts over this long.
+	RampUp time.Duration
+}
+
+// Result is what the viewers saw during the measured window.
+type Result struct {
+	Viewers, Slow, Failed int
+	// FPS of the fast viewers: median and minimum.
+	FPSMedian, FPSMin float64
+	// FPS of the slow viewers: median.
+	SlowFPSMedian float64
+	// Latency of the fast viewers' frames (capture → fully received).
+	LatencyP50, LatencyP99, LatencyMax time.Duration
+	// Age of the slow viewers' frames when received.
+	SlowAgeP50, SlowAgeMax time.Duration
+	// Skipped is the share of sequence numbers fast viewers did not get.
+	Skipped float64
+	// BytesPerSec over all viewers.
+	BytesPerSec float64
+	// Errors holds the first error of each failed viewer (at most 10).
+	Errors []string
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("viewers=%d slow=%d failed=%d fps_median=%.2f fps_min=%.2f slow_fps=%.2f "+
+		"latency_p50=%s latency_p99=%s latency_max=%s slow_age_p50=%s slow_age_max=%s skipped=%.2f%% MB/s=%.1f",
+		r.Viewers, r.Slow, r.Failed, r.FPSMedian, r.FPSMin, r.SlowFPSMedian,
+		r.LatencyP50.Round(10*time.Microsecond), r.LatencyP99.Round(10*time.Microsecond),
+		r.LatencyMax.Round(10*time.Microsecond), r.SlowAgeP50.Round(10*time.Microsecond),
+		r.SlowAgeMax.Round(10*time.Microsecond), 100*r.Skipped, r.BytesPerSec/1e6)
+}
+
+// Run applies the load and returns the figures. It returns an error only
+// when the configuration is unusable; viewers that fail are counted.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return Result{}, fmt.Errorf("stream URL %q: want http://host:port/path", cfg.URL)
+	}
+	if cfg.Viewers <= 0 || cfg.Duration <= 0 {
+		return Result{}, errors.New("viewers and duration must be positive")
+	}
+	if cfg.SlowInterval <= 0 {
+		cfg.SlowInterval = time.Second
+	}
+	slowN := int(float64(cfg.Viewers)*cfg.SlowFraction + 0.5)
+	start := time.Now().Add(cfg.RampUp + cfg.Warmup)
+	end := start.Add(cfg.Duration)
+	ctx, cancel := context.WithDeadline(ctx, end)
+	defer cancel()
+
+	viewers := make([]*viewer, cfg.Viewers)
+	var wg sync.WaitGroup
+	for i := range viewers {
+		// Spread the slow viewers evenly: exactly slowN of them.
+		slow := (i*slowN)%cfg.Viewers < slowN
+		v := &viewer{cfg: &cfg, u: u, slow: slow, from: start, to: end}
+		viewers[i] = v
+		delay := time.Duration(0)
+		if cfg.RampUp > 0 {
+			delay = cfg.RampUp * time.Duration(i) / time.Duration(cfg.Viewers)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+				return
+			}
+			v.run(ctx)
+		}()
+	}
+	wg.Wait()
+	return summarize(viewers, cfg.Duration), nil
+}
+
+type viewer struct {
+	cfg      *Config
+	u        *url.URL
+	slow     bool
+	from, to time.Time
+
+	frames   int
+	bytes    int64
+	firstSeq uint64
+	lastSeq  uint64
+	lat      []time.Duration
+	err      error
+}
+
+func (v *viewer) run(ctx context.Context) {
+	d := net.Dialer{}
+	if v.slow && v.cfg.SlowReadBuffer > 0 {
+		size := v.cfg.SlowReadBuffer
+		d.Control = func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			err := c.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, size)
+			})
+			if err != nil {
+				return err
+			}
+			return serr
+		}
+	}
+	conn, err := d.DialContext(ctx, "tcp", v.u.Host)
+	if err != nil {
+		v.err = err
+		return
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+
+	req := "GET " + v.u.RequestURI() + " HTTP/1.1\r\nHost: " + v.u.Host + "\r\nUser-Agent: camstream-load\r\n\r\n"
+	if _, err := conn.Write([]byte(req)); err != nil {
+		v.err = err
+		return
+	}
+	r := bufio.NewReaderSize(conn, 64<<10)
+	if err := readResponseHead(r); err != nil {
+		v.err = err
+		return
+	}
+	for {
+		p, err := readPart(r)
+		if err != nil {
+			if ctx.Err() == nil {
+				v.err = err
+			}
+			return
+		}
+		now := time.Now()
+		if now.After(v.from) && now.Before(v.to) {
+			if v.frames == 0 {
+				v.firstSeq = p.seq
+			}
+			v.frames++
+			v.lastSeq = p.seq
+			v.bytes += int64(p.length)
+			v.lat = append(v.lat, now.Sub(p.captured))
+		}
+		if v.slow {
+			select {
+			case <-time.After(v.cfg.SlowInterval):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+type part struct {
+	length   int
+	seq      uint64
+	captured time.Time
+}
+
+func readResponseHead(r *bufio.Reader) error {
+	line, err := r.ReadSlice('\n')
+	if err != nil {
+		return fmt.Errorf("read status: %w", err)
+	}
+	if !bytes.HasPrefix(line, []byte("HTTP/1.")) || len(line) < 12 || string(line[9:12]) != "200" {
+		return fmt.Errorf("status %q", bytes.TrimSpace(line))
+	}
+	multipart := false
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return fmt.Errorf("read headers: %w", err)
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			break
+		}
+		if hasHeader(line, "content-type") && bytes.Contains(line, []byte("multipart/x-mixed-replace")) {
+			multipart = true
+		}
+		if hasHeader(line, "transfer-encoding") {
+			return errors.New("chunked responses are not supported by the load client")
+		}
+	}
+	if !multipart {
+		return errors.New("response is not multipart/x-mixed-replace")
+	}
+	return nil
+}
+
+// readPart skips to the next boundary, reads the part headers and discards
+// the body, returning what the headers said.
+func readPart(r *bufio.Reader) (part, error) {
+	var p part
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return p, err
+		}
+		if bytes.HasPrefix(line, []byte("--")) {
+			break
+		}
+	}
+	p.length = -1
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return p, err
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			break
+		}
+		switch {
+		case hasHeader(line, "content-length"):
+			p.length = int(parseUint(value(line)))
+		case hasHeader(line, "x-frame-seq"):
+			p.seq = parseUint(value(line))
+		case hasHeader(line, "x-timestamp"):
+			p.captured = parseUnixSeconds(value(line))
+		}
+	}
+	if p.length < 0 {
+		return p, errors.New("part without Content-Length")
+	}
+	if _, err := r.Discard(p.length); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+func hasHeader(line []byte, name string) bool {
+	return len(line) > len(name) && line[len(name)] == ':' && bytes.EqualFold(line[:len(name)], []byte(name))
+}
+
+func value(line []byte) []byte {
+	i := bytes.IndexByte(line, ':')
+	return bytes.TrimSpace(line[i+1:])
+}
+
+func parseUint(b []byte) uint64 {
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n
+}
+
+// parseUnixSeconds parses "1732420000.123456" without allocating.
+func parseUnixSeconds(b []byte) time.Time {
+	i := bytes.IndexByte(b, '.')
+	if i < 0 {
+		return time.Unix(int64(parseUint(b)), 0)
+	}
+	sec := int64(parseUint(b[:i]))
+	frac := b[i+1:]
+	var nsec int64
+	scale := int64(100000000)
+	for _, c := range frac {
+		if c < '0' || c > '9' || scale == 0 {
+			break
+		}
+		nsec += int64(c-'0') * scale
+		scale /= 10
+	}
+	return time.Unix(sec, nsec)
+}
+
+func summarize(vs []*viewer, window time.Duration) Result {
+	var res Result
+	var fast, slow []float64
+	var lat, age []time.Duration
+	var got, want uint64
+	var total int64
+	for _, v := range vs {
+		res.Viewers++
+		if v.err != nil {
+			res.Failed++
+			if len(res.Errors) < 10 {
+				res.Errors = append(res.Errors, v.err.Error())
+			}
+			continue
+		}
+		total += v.bytes
+		fps := float64(v.frames) / window.Seconds()
+		if v.slow {
+			res.Slow++
+			slow = append(slow, fps)
+			age = append(age, v.lat...)
+			continue
+		}
+		fast = append(fast, fps)
+		lat = append(lat, v.lat...)
+		if v.frames > 1 {
+			got += uint64(v.frames - 1)
+			want += v.lastSeq - v.firstSeq
+		}
+	}
+	res.FPSMedian, res.FPSMin = median(fast), minimum(fast)
+	res.SlowFPSMedian = median(slow)
+	res.LatencyP50, res.LatencyP99, res.LatencyMax = quantile(lat, 0.5), quantile(lat, 0.99), quantile(lat, 1)
+	res.SlowAgeP50, res.SlowAgeMax = quantile(age, 0.5), quantile(age, 1)
+	if want > 0 {
+		res.Skipped = 1 - float64(got)/float64(want)
+	}
+	res.BytesPerSec = float64(total) / window.Seconds()
+	return res
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func minimum(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	m := xs[0]
+	for _, x := range xs {
+		m = min(m, x)
+	}
+	return m
+}
+
+func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	i := int(q * float64(len(ds)-1))
+	return ds[i]
+}

@@ -1,0 +1,110 @@
+package loadclient
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// mjpegServer streams parts of size n at fps, with X-Timestamp set to
+// lag before the write, like an edge would.
+func mjpegServer(t *testing.T, fps int, n int, lag time.Duration) *httptest.Server {
+	body := strings.Repeat("x", n)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		fmt.Fprint(buf, "HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=frame\r\nConnection: close\r\n\r\n--frame\r\n")
+		tick := time.NewTicker(time.Second / time.Duration(fps))
+		defer tick.Stop()
+		for seq := 1; ; seq++ {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-tick.C:
+			}
+			ts := time.Now().Add(-lag)
+			fmt.Fprintf(buf, "Content-Type: image/jpeg\r\nContent-Length: %d\r\nX-Timestamp: %d.%06d\r\nX-Frame-Seq: %d\r\n\r\n%s\r\n--frame\r\n",
+				n, ts.Unix(), ts.Nanosecond()/1000, seq, body)
+			if buf.Flush() != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestRunMeasuresFramesAndLatency(t *testing.T) {
+	srv := mjpegServer(t, 20, 5000, 30*time.Millisecond)
+	res, err := Run(context.Background(), Config{
+		URL: srv.URL + "/stream.mjpeg", Viewers: 10, SlowFraction: 0.2, SlowInterval: 500 * time.Millisecond,
+		SlowReadBuffer: 4096, Warmup: 300 * time.Millisecond, Duration: 2 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(res)
+	if res.Failed != 0 {
+		t.Fatalf("failed viewers = %d (%v), want 0", res.Failed, res.Errors)
+	}
+	if res.Slow != 2 {
+		t.Errorf("slow viewers = %d, want 2", res.Slow)
+	}
+	// 20 fps sent; a loaded machine may lose some ticks, never gain any.
+	if res.FPSMedian < 10 || res.FPSMedian > 21 {
+		t.Errorf("fps median = %.1f, want about 20", res.FPSMedian)
+	}
+	if res.SlowFPSMedian > 3 {
+		t.Errorf("slow fps median = %.1f, want at most 2 (one read per 500ms)", res.SlowFPSMedian)
+	}
+	if res.LatencyP50 < 30*time.Millisecond {
+		t.Errorf("latency p50 = %v, want ≥ the 30ms the server backdated", res.LatencyP50)
+	}
+	if res.BytesPerSec <= 0 {
+		t.Errorf("bytes/s = %v, want > 0", res.BytesPerSec)
+	}
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	for _, cfg := range []Config{
+		{URL: "rtsp://x/y", Viewers: 1, Duration: time.Second},
+		{URL: "http://127.0.0.1:1/x", Viewers: 0, Duration: time.Second},
+	} {
+		if _, err := Run(context.Background(), cfg); err == nil {
+			t.Errorf("Run(%+v) = nil error, want one", cfg)
+		}
+	}
+}
+
+func TestRunCountsRefusedViewers(t *testing.T) {
+	res, err := Run(context.Background(), Config{URL: "http://127.0.0.1:1/x", Viewers: 3, Duration: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed != 3 {
+		t.Errorf("failed = %d, want 3", res.Failed)
+	}
+}
+
+func TestParseUnixSeconds(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"1732420000.123456", time.Unix(1732420000, 123456000)},
+		{"1732420000", time.Unix(1732420000, 0)},
+		{"5.5", time.Unix(5, 500000000)},
+	} {
+		if got := parseUnixSeconds([]byte(tc.in)); !got.Equal(tc.want) {
+			t.Errorf("parseUnixSeconds(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
