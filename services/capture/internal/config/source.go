@@ -1,0 +1,101 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/camstream/camstream/services/capture/internal/redact"
+)
+
+// Kind is the sort of input a camera reads.
+type Kind int
+
+const (
+	// KindURL is a network stream opened through FFmpeg: rtsp://, rtsps://,
+	// http:// or https:// (MJPEG cameras).
+	KindURL Kind = iota + 1
+	// KindFile is a video file played in a loop at its own frame rate.
+	KindFile
+	// KindDevice is a local V4L2 device, /dev/videoN.
+	KindDevice
+	// KindTest is the built-in moving test pattern.
+	KindTest
+)
+
+// Test patterns a test:// source can draw.
+const (
+	PatternBall  = "ball"
+	PatternSMPTE = "smpte"
+)
+
+// Source is a parsed camera source. Its String, LogValue and MarshalText
+// methods print it redacted, so it is safe to log or return as it is; only
+// Raw gives the credentials, for opening the stream.
+type Source struct {
+	Kind    Kind
+	raw     string
+	Path    string // KindFile
+	Device  int    // KindDevice
+	Pattern string // KindTest
+}
+
+// ParseSource parses a source as written in the camera file:
+// rtsp://, rtsps://, http://, https://, file:PATH, device:N or test://[ball|smpte].
+func ParseSource(s string) (Source, error) {
+	src := Source{raw: s}
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok || scheme == "" {
+		return Source{}, fmt.Errorf("%q has no scheme: want rtsp://, rtsps://, http://, https://, file:PATH, device:N or test://", redact.Source(s))
+	}
+	switch strings.ToLower(scheme) {
+	case "rtsp", "rtsps", "http", "https":
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" || !strings.HasPrefix(rest, "//") {
+			return Source{}, fmt.Errorf("%q is not a valid %s URL (percent-encode special characters in the user and password)", redact.Source(s), scheme)
+		}
+		src.Kind = KindURL
+	case "file":
+		src.Kind, src.Path = KindFile, strings.TrimPrefix(rest, "//")
+		if src.Path == "" {
+			return Source{}, fmt.Errorf("%q names no file: want file:/path/to/video.mp4", s)
+		}
+	case "device":
+		n, err := strconv.Atoi(rest)
+		if err != nil || n < 0 {
+			return Source{}, fmt.Errorf("%q: want device:N with N the number of /dev/videoN", s)
+		}
+		src.Kind, src.Device = KindDevice, n
+	case "test":
+		pattern, ok := strings.CutPrefix(rest, "//")
+		if !ok {
+			return Source{}, fmt.Errorf("%q: want test://, test://ball or test://smpte", s)
+		}
+		switch pattern {
+		case "", PatternBall:
+			pattern = PatternBall
+		case PatternSMPTE:
+		default:
+			return Source{}, fmt.Errorf("%q: unknown test pattern %q, want ball or smpte", s, pattern)
+		}
+		src.Kind, src.Pattern = KindTest, pattern
+	default:
+		return Source{}, fmt.Errorf("%q: unknown scheme %q, want rtsp, rtsps, http, https, file, device or test", redact.Source(s), scheme)
+	}
+	return src, nil
+}
+
+// Raw returns the source exactly as configured, credentials included. Use
+// it only to open the stream; print the Source itself.
+func (s Source) Raw() string { return s.raw }
+
+// String returns the source with its credentials masked.
+func (s Source) String() string { return redact.Source(s.raw) }
+
+// LogValue makes slog print the source redacted.
+func (s Source) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText makes encoders print the source redacted.
+func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }

@@ -1,0 +1,43 @@
+package source
+
+// Defaults for OpenCV's FFmpeg backend, set in capture's environment before
+// the first camera opens, each only when the user has not set it.
+//
+// OpenCV 4.6 reads these variables itself:
+//   - OPENCV_FFMPEG_CAPTURE_OPTIONS: FFmpeg options for every stream it
+//     opens ("key;value|key;value"). When the variable is unset OpenCV uses
+//     rtsp_transport=tcp and nothing else, so a stalled camera blocks a read
+//     until OpenCV's own interrupt callback gives up after 30 s. We keep TCP
+//     and add a 10 s socket I/O timeout (FFmpeg >= 5: "timeout" in µs, for
+//     rtsp and http), so a camera that stops sending is detected in ~10 s.
+//   - OPENCV_FFMPEG_LOGLEVEL: FFmpeg's own messages go to stderr by
+//     default at "error" level and can contain the stream URL with its
+//     password; -8 (quiet) silences them. Capture reports errors itself.
+//   - OPENCV_LOG_LEVEL: OpenCV's warnings can also name the stream;
+//     SILENT for the same reason.
+const (
+	defaultCaptureOptions = "rtsp_transport;tcp|timeout;10000000"
+	defaultFFmpegLogLevel = "-8"
+	defaultOpenCVLogLevel = "SILENT"
+)
+
+// EnvVar is one environment variable to set.
+type EnvVar struct {
+	Name, Value string
+}
+
+// FFmpegEnv returns the OpenCV/FFmpeg variables to set: the defaults above
+// for those getenv reports unset.
+func FFmpegEnv(getenv func(string) string) []EnvVar {
+	var vars []EnvVar
+	for _, v := range []EnvVar{
+		{"OPENCV_FFMPEG_CAPTURE_OPTIONS", defaultCaptureOptions},
+		{"OPENCV_FFMPEG_LOGLEVEL", defaultFFmpegLogLevel},
+		{"OPENCV_LOG_LEVEL", defaultOpenCVLogLevel},
+	} {
+		if getenv(v.Name) == "" {
+			vars = append(vars, v)
+		}
+	}
+	return vars
+}
