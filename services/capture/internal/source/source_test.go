@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"gocv.io/x/gocv"
 	"go.uber.org/goleak"
+	"gocv.io/x/gocv"
 
 	"github.com/camstream/camstream/services/capture/internal/config"
 )
