@@ -211,6 +211,17 @@ func (h *Hub) release(cameraID string, e *entry) {
 	})
 }
 
+// Latest returns the newest frame of a camera whose feed is running, or nil.
+func (h *Hub) Latest(cameraID string) *Frame {
+	h.mu.Lock()
+	e := h.feeds[cameraID]
+	h.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	return e.feed.Latest()
+}
+
 // Feeds is the number of cameras whose source is running.
 func (h *Hub) Feeds() int {
 	h.mu.Lock()

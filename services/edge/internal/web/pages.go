@@ -1,0 +1,273 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
+	"github.com/camstream/camstream/services/edge/internal/mjpeg"
+	"github.com/camstream/camstream/services/edge/internal/upstream"
+)
+
+func parsePages() (map[string]*template.Template, error) {
+	pages := make(map[string]*template.Template)
+	for _, name := range []string{"list", "grid", "camera", "error"} {
+		t, err := template.ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("page %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// page is what every template gets.
+type page struct {
+	Title   string
+	Nav     string // the active navigation entry: "list" or "grid"
+	token   string
+	version string
+
+	Cameras []cameraView
+	Camera  cameraView
+	// Stream is the multiplexed stream feeding the page's live tiles.
+	Stream string
+	// API is the camera list the page polls for states.
+	API string
+
+	Status  int
+	Message string
+}
+
+// Link is path with the auth token carried on when the page got it as
+// ?token=, so the images and links of the page work too.
+func (p page) Link(path string) string {
+	if p.token == "" {
+		return path
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return path + sep + "token=" + url.QueryEscape(p.token)
+}
+
+// Asset is the URL of a static file, versioned so browsers can cache it.
+func (p page) Asset(name string) string { return "/static/" + name + "?v=" + p.version }
+
+// cameraView is a camera as the pages show it.
+type cameraView struct {
+	ID, Name  string
+	State     string // streaming, starting, reconnecting, failed, idle, offline
+	FPS       string
+	Size      string
+	LastError string
+	Viewers   int32
+	Path      string // /cameras/ID
+}
+
+func viewOf(c *camstreamv1.Camera) cameraView {
+	v := cameraView{
+		ID:        c.GetId(),
+		Name:      c.GetName(),
+		State:     stateName(c.GetState()),
+		LastError: c.GetLastError(),
+		Viewers:   c.GetSubscribers(),
+		Path:      "/cameras/" + url.PathEscape(c.GetId()),
+	}
+	if v.Name == "" {
+		v.Name = v.ID
+	}
+	if c.GetState() == camstreamv1.CameraState_CAMERA_STATE_STREAMING {
+		v.FPS = strconv.FormatFloat(c.GetFps(), 'f', 1, 64) + " fps"
+	}
+	if c.GetWidth() > 0 {
+		v.Size = fmt.Sprintf("%d×%d", c.GetWidth(), c.GetHeight())
+	}
+	return v
+}
+
+// stateName is the lower-case state; a camera whose capture does not
+// answer has no state and is shown as offline.
+func stateName(s camstreamv1.CameraState) string {
+	if s == camstreamv1.CameraState_CAMERA_STATE_UNSPECIFIED {
+		return "offline"
+	}
+	return strings.ToLower(strings.TrimPrefix(s.String(), "CAMERA_STATE_"))
+}
+
+func (s *Server) newPage(c *gin.Context, title string) page {
+	p := page{Title: title, version: s.version}
+	if s.cfg.AuthToken != "" {
+		p.token = c.Query("token")
+	}
+	return p
+}
+
+func (s *Server) render(c *gin.Context, status int, name string, p page) {
+	var buf bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+		c.String(http.StatusInternalServerError, "Something went wrong on our side.\n")
+		return
+	}
+	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// streamURL is the multiplexed stream of cams at fps.
+func streamURL(p page, cams []cameraView, fps float64) string {
+	ids := make([]string, len(cams))
+	for i, c := range cams {
+		ids[i] = url.QueryEscape(c.ID)
+	}
+	return p.Link("/streams.mjpeg?cameras=" + strings.Join(ids, ",") + "&fps=" + strconv.FormatFloat(fps, 'f', -1, 64))
+}
+
+func (s *Server) cameraViews(c *gin.Context) ([]cameraView, bool) {
+	cams, err := s.catalog.Cameras()
+	if err != nil {
+		s.failCamera(c, "", err)
+		return nil, false
+	}
+	views := make([]cameraView, len(cams))
+	for i, cam := range cams {
+		views[i] = viewOf(cam)
+	}
+	return views, true
+}
+
+func (s *Server) listPage(c *gin.Context) {
+	views, ok := s.cameraViews(c)
+	if !ok {
+		return
+	}
+	p := s.newPage(c, "Cameras")
+	p.Nav = "list"
+	p.API = p.Link("/api/cameras")
+	p.Cameras = views
+	if len(views) > 0 {
+		p.Stream = streamURL(p, views, s.cfg.ListFPS)
+	}
+	s.render(c, http.StatusOK, "list", p)
+}
+
+func (s *Server) gridPage(c *gin.Context) {
+	fps, ok := s.fpsParam(c)
+	if !ok {
+		return
+	}
+	if fps == 0 {
+		fps = s.cfg.GridFPS
+	}
+	views, ok := s.cameraViews(c)
+	if !ok {
+		return
+	}
+	p := s.newPage(c, "All cameras")
+	p.Nav = "grid"
+	p.API = p.Link("/api/cameras")
+	p.Cameras = views
+	if len(views) > maxStreamCameras {
+		p.Cameras = views[:maxStreamCameras]
+	}
+	if len(p.Cameras) > 0 {
+		p.Stream = streamURL(p, p.Cameras, fps)
+	}
+	s.render(c, http.StatusOK, "grid", p)
+}
+
+func (s *Server) cameraPage(c *gin.Context) {
+	id := c.Param("id")
+	cam, err := s.catalog.Camera(c.Request.Context(), id)
+	if cam == nil {
+		s.failCamera(c, id, err)
+		return
+	}
+	// A camera whose capture is away still gets its page: its state says
+	// so and the stream resumes when the capture is back.
+	v := viewOf(cam)
+	p := s.newPage(c, v.Name)
+	p.API = p.Link("/api/cameras")
+	p.Camera = v
+	s.render(c, http.StatusOK, "camera", p)
+}
+
+func (s *Server) apiCameras(c *gin.Context) {
+	cams, err := s.catalog.Cameras()
+	if err != nil {
+		s.failCamera(c, "", err)
+		return
+	}
+	b, err := protojson.MarshalOptions{EmitUnpopulated: true}.Marshal(&camstreamv1.ListCamerasResponse{Cameras: cams})
+	if err != nil {
+		s.log.Error("marshal cameras", "err", err)
+		s.fail(c, http.StatusInternalServerError, "Something went wrong on our side.")
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "application/json", b)
+}
+
+// snapshot serves the newest frame: the one this edge already has when the
+// camera has viewers here, otherwise one from the capture.
+func (s *Server) snapshot(c *gin.Context) {
+	id := c.Param("id")
+	if fr := s.hub.Latest(id); fr != nil {
+		writeJPEG(c, fr.JPEG, fr.Seq, mjpeg.AppendTimestamp(nil, fr.CapturedAt))
+		return
+	}
+	f, err := s.catalog.Snapshot(c.Request.Context(), id)
+	if err != nil {
+		s.failCamera(c, id, err)
+		return
+	}
+	writeJPEG(c, f.GetJpeg(), f.GetSeq(), mjpeg.AppendTimestamp(nil, f.GetCapturedAt().AsTime()))
+}
+
+func writeJPEG(c *gin.Context, jpeg []byte, seq uint64, timestamp []byte) {
+	c.Header("Cache-Control", "no-store")
+	c.Header("X-Timestamp", string(timestamp))
+	c.Header("X-Frame-Seq", strconv.FormatUint(seq, 10))
+	c.Data(http.StatusOK, "image/jpeg", jpeg)
+}
+
+// failCamera answers a catalog error: 404 for an unknown camera, 503 when
+// its capture does not answer.
+func (s *Server) failCamera(c *gin.Context, id string, err error) {
+	switch {
+	case errors.Is(err, upstream.ErrNotFound):
+		s.fail(c, http.StatusNotFound, fmt.Sprintf("There is no camera %q.", id))
+	case errors.Is(err, upstream.ErrUnavailable) && id == "":
+		s.fail(c, http.StatusServiceUnavailable, "No capture service is answering right now. This page works again as soon as one does.")
+	case errors.Is(err, upstream.ErrUnavailable):
+		s.fail(c, http.StatusServiceUnavailable, fmt.Sprintf("The capture service of camera %q is not answering right now. Try again in a moment.", id))
+	default:
+		s.log.Error("camera lookup", "camera", id, "err", err)
+		s.fail(c, http.StatusInternalServerError, "Something went wrong on our side.")
+	}
+}
+
+// fail answers an error: JSON under /api/, a readable page elsewhere.
+func (s *Server) fail(c *gin.Context, status int, message string) {
+	c.Abort()
+	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+		c.JSON(status, gin.H{"error": message})
+		return
+	}
+	p := s.newPage(c, http.StatusText(status))
+	if status == http.StatusUnauthorized {
+		p.token = "" // a wrong token is not carried on
+	}
+	p.Status = status
+	p.Message = message
+	s.render(c, status, "error", p)
+}
