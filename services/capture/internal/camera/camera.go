@@ -152,13 +152,12 @@ func (c *Camera) Subscribe() (release func()) {
 	}
 }
 
-// Latest returns the newest frame while the camera is streaming, nil
-// otherwise (before the first frame, or a stale one from before a loss).
-func (c *Camera) Latest() *hub.Frame {
-	if c.State() != StateStreaming {
-		return nil
-	}
-	return c.hub.Latest()
+// Latest returns the newest frame, if any, and whether it is fresh: the
+// camera is streaming. A frame that is not fresh is left from before the
+// source was lost or closed; wait with Next(ctx, frame.Seq) for a new one.
+func (c *Camera) Latest() (frame *hub.Frame, fresh bool) {
+	fresh = c.State() == StateStreaming
+	return c.hub.Latest(), fresh
 }
 
 // Next waits for a frame newer than seq after and returns the newest.
@@ -258,6 +257,7 @@ func (c *Camera) session(ctx context.Context) (streamed time.Duration, err error
 	}()
 	src, err = c.opts.Open(ctx, c.cfg.Source, source.Options{Name: c.cfg.Name, Width: c.cfg.Width, FPS: c.cfg.FPS})
 	if err != nil {
+		src = nil
 		return 0, err
 	}
 	img, resized := gocv.NewMat(), gocv.NewMat()

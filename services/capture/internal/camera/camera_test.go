@@ -293,8 +293,8 @@ func TestSourceThatNeverOpensFails(t *testing.T) {
 	if st := c.Status(); st.LastError != o.fail.Error() || st.FPS != 0 {
 		t.Errorf("status = %+v, want last error %q and 0 fps", st, o.fail)
 	}
-	if c.Latest() != nil {
-		t.Error("Latest of a failed camera is not nil")
+	if f, fresh := c.Latest(); f != nil || fresh {
+		t.Errorf("Latest of a camera that never opened = %v, %v; want nil, false", f, fresh)
 	}
 }
 

@@ -75,7 +75,7 @@ type capture struct {
 	wait ticker
 }
 
-func openCapture(src config.Source, file bool, open func() (*gocv.VideoCapture, error)) (*capture, error) {
+func openCapture(src config.Source, file bool, open func() (*gocv.VideoCapture, error)) (Source, error) {
 	vc, err := open()
 	if err != nil || !vc.IsOpened() {
 		// gocv's error repeats the raw URL, password included: drop it.

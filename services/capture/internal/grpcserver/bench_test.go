@@ -1,0 +1,155 @@
+package grpcserver
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+	protobuf "google.golang.org/protobuf/proto"
+
+	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
+	"github.com/camstream/camstream/services/capture/internal/camera"
+	"github.com/camstream/camstream/services/capture/internal/config"
+	"github.com/camstream/camstream/services/capture/internal/hub"
+	"github.com/camstream/camstream/services/capture/internal/source"
+)
+
+// tickSource delivers one frame (a fixed noisy picture) per tick.
+type tickSource struct {
+	ticks <-chan struct{}
+	img   gocv.Mat
+}
+
+func (s *tickSource) Read(ctx context.Context, dst *gocv.Mat) error {
+	select {
+	case <-s.ticks:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.img.CopyTo(dst)
+	return nil
+}
+
+func (s *tickSource) Close() error { return nil }
+
+// testPicture is one 1280x720 frame of the ball test pattern.
+func testPicture(b *testing.B) gocv.Mat {
+	src, err := config.ParseSource("test://ball")
+	if err != nil {
+		b.Fatal(err)
+	}
+	pattern, err := source.Open(context.Background(), src, source.Options{Name: "bench", Width: 1280})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pattern.Close()
+	img := gocv.NewMat()
+	if err := pattern.Read(context.Background(), &img); err != nil {
+		b.Fatal(err)
+	}
+	return img
+}
+
+// BenchmarkStreamFrames measures what one frame costs the server when it
+// goes to many subscribers over gRPC (bufconn): per op, one frame captured,
+// encoded, and received by every subscriber. allocs/op cover the whole
+// process, client side included.
+func BenchmarkStreamFrames(b *testing.B) {
+	for _, subs := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
+			ticks := make(chan struct{})
+			img := testPicture(b)
+			defer img.Close()
+			opts := camera.Options{Open: func(context.Context, config.Source, source.Options) (source.Source, error) {
+				return &tickSource{ticks: ticks, img: img}, nil
+			}}
+			cfg := cam(b, "bench", "test://", func(c *config.Camera) { c.FPS = 0; c.Width = 0; c.Quality = 50 })
+			f := start(b, []config.Camera{cfg}, opts)
+
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var received atomic.Int64
+			var ready, wg sync.WaitGroup
+			ready.Add(subs)
+			for range subs {
+				wg.Go(func() {
+					stream, err := f.client.StreamFrames(ctx, &camstreamv1.StreamFramesRequest{CameraId: "bench"})
+					if err != nil {
+						b.Error(err)
+						ready.Done()
+						return
+					}
+					ready.Done()
+					for {
+						if _, err := stream.Recv(); err != nil {
+							return
+						}
+						received.Add(1)
+					}
+				})
+			}
+			ready.Wait()
+			c, _ := f.cams.Get("bench")
+			for c.Status().Subscribers < subs {
+				time.Sleep(time.Millisecond)
+			}
+			ticks <- struct{}{} // the first frame also opens the stream
+			for received.Load() < int64(subs) {
+				time.Sleep(10 * time.Microsecond)
+			}
+			var bytes int
+			if fr, _ := c.Latest(); fr != nil {
+				bytes = len(fr.JPEG)
+			}
+			b.SetBytes(int64(bytes * subs))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				ticks <- struct{}{}
+				for received.Load() < int64(subs)*int64(i+2) {
+					time.Sleep(10 * time.Microsecond)
+				}
+			}
+			b.StopTimer()
+			cancel()
+			wg.Wait()
+		})
+	}
+}
+
+// BenchmarkMarshalFrame compares sending a 100 KB frame by marshalling it
+// for every stream with passing the once-encoded bytes through the codec.
+func BenchmarkMarshalFrame(b *testing.B) {
+	c := newCodec()
+	frame := &hub.Frame{JPEG: make([]byte, 100<<10), Width: 1280, Height: 720, CapturedAt: time.Now()}
+	b.Run("proto-per-send", func(b *testing.B) {
+		msg := &camstreamv1.StreamFramesResponse{Frame: frameProto("bench", frame)}
+		b.ReportAllocs()
+		for range b.N {
+			data, err := c.Marshal(msg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			data.Free()
+		}
+	})
+	b.Run("encoded-once", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			data, err := c.Marshal(encode("bench", frame))
+			if err != nil {
+				b.Fatal(err)
+			}
+			data.Free()
+		}
+	})
+	// The shared bytes are exactly what protobuf would have sent.
+	want, _ := protobuf.Marshal(&camstreamv1.StreamFramesResponse{Frame: frameProto("bench", frame)})
+	if got := encode("bench", frame).data.Materialize(); string(got) != string(want) {
+		b.Fatal("encoded frame differs from its protobuf encoding")
+	}
+}

@@ -1,0 +1,265 @@
+// Package grpcserver serves a capture process's cameras over gRPC:
+// CaptureService (ListCameras, StreamFrames, GetSnapshot), the standard
+// health service (overall and one entry per camera) and server reflection.
+package grpcserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
+	"github.com/camstream/camstream/services/capture/internal/camera"
+	"github.com/camstream/camstream/services/capture/internal/hub"
+	"github.com/camstream/camstream/services/capture/internal/pace"
+)
+
+// DefaultSnapshotTimeout bounds how long GetSnapshot waits for a frame from
+// a camera that is not streaming yet, when the call has no earlier deadline.
+const DefaultSnapshotTimeout = 10 * time.Second
+
+// Server implements CaptureService over a set of cameras.
+type Server struct {
+	camstreamv1.UnimplementedCaptureServiceServer
+
+	cams            *camera.Set
+	log             *slog.Logger
+	health          *health.Server
+	snapshotTimeout time.Duration
+
+	stopCtx context.Context // ends at Shutdown: open calls end
+	stop    context.CancelFunc
+}
+
+// New returns a server for cams and keeps the health service in step with
+// their states.
+func New(cams *camera.Set, log *slog.Logger) *Server {
+	s := &Server{
+		cams:            cams,
+		log:             log,
+		health:          health.NewServer(),
+		snapshotTimeout: DefaultSnapshotTimeout,
+	}
+	s.stopCtx, s.stop = context.WithCancel(context.Background())
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	for _, c := range cams.List() {
+		s.setHealth(c.ID(), c.State())
+	}
+	cams.OnStateChange(s.setHealth)
+	return s
+}
+
+func (s *Server) setHealth(id string, st camera.State) {
+	status := healthpb.HealthCheckResponse_NOT_SERVING
+	if st.Healthy() {
+		status = healthpb.HealthCheckResponse_SERVING
+	}
+	s.health.SetServingStatus(id, status)
+}
+
+// NewGRPCServer returns a gRPC server with CaptureService, health and
+// reflection registered and the frame pass-through codec installed; extra
+// options are appended.
+func (s *Server) NewGRPCServer(extra ...grpc.ServerOption) *grpc.Server {
+	opts := append([]grpc.ServerOption{
+		grpc.ForceServerCodecV2(newCodec()),
+		// Drop connections of peers that vanished without closing them,
+		// so their subscriptions end; allow clients' own keepalive pings.
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+	}, extra...)
+	g := grpc.NewServer(opts...)
+	camstreamv1.RegisterCaptureServiceServer(g, s)
+	healthpb.RegisterHealthServer(g, s.health)
+	reflection.Register(g)
+	return g
+}
+
+// Shutdown marks every service NOT_SERVING, ends open streams and stops g,
+// waiting up to timeout for calls in flight.
+func (s *Server) Shutdown(g *grpc.Server, timeout time.Duration) {
+	s.health.Shutdown()
+	s.stop()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.GracefulStop()
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		g.Stop()
+		<-done
+	}
+}
+
+// ListCameras returns every camera of this process.
+func (s *Server) ListCameras(context.Context, *camstreamv1.ListCamerasRequest) (*camstreamv1.ListCamerasResponse, error) {
+	resp := &camstreamv1.ListCamerasResponse{}
+	for _, st := range s.cams.Statuses() {
+		resp.Cameras = append(resp.Cameras, cameraProto(st))
+	}
+	return resp, nil
+}
+
+// StreamFrames sends the camera's newest frames until the client leaves or
+// the server shuts down. A client that reads slowly gets the newest frame
+// each time it is ready for one.
+func (s *Server) StreamFrames(req *camstreamv1.StreamFramesRequest, stream grpc.ServerStreamingServer[camstreamv1.StreamFramesResponse]) error {
+	cam, err := s.camera(req.GetCameraId())
+	if err != nil {
+		return err
+	}
+	maxFPS := req.GetMaxFps()
+	if maxFPS < 0 || math.IsNaN(maxFPS) || math.IsInf(maxFPS, 0) {
+		return status.Errorf(codes.InvalidArgument, "max_fps: %v is not a frame rate (want >= 0, 0 = every frame)", maxFPS)
+	}
+	release := cam.Subscribe()
+	defer release()
+	ctx, cancel := s.callContext(stream.Context())
+	defer cancel()
+
+	pacer := pace.New(maxFPS)
+	var last uint64
+	f, fresh := cam.Latest() // a streaming camera's current frame goes out at once
+	if !fresh && f != nil {
+		last, f = f.Seq, nil
+	}
+	for {
+		if f == nil {
+			if f, err = cam.Next(ctx, last); err != nil {
+				return s.endErr(stream.Context())
+			}
+		}
+		last = f.Seq
+		if pacer.Allow(f.CapturedAt) {
+			if err := stream.SendMsg(encode(cam.ID(), f)); err != nil {
+				return err
+			}
+		}
+		f = nil
+	}
+}
+
+// GetSnapshot returns the camera's newest frame, waiting for one (and
+// opening an idle on-demand camera) when it is not streaming.
+func (s *Server) GetSnapshot(ctx context.Context, req *camstreamv1.GetSnapshotRequest) (*camstreamv1.GetSnapshotResponse, error) {
+	cam, err := s.camera(req.GetCameraId())
+	if err != nil {
+		return nil, err
+	}
+	f, fresh := cam.Latest()
+	if !fresh {
+		release := cam.Subscribe()
+		defer release()
+		call, cancel := s.callContext(ctx)
+		defer cancel()
+		wait, cancelWait := context.WithTimeout(call, s.snapshotTimeout)
+		defer cancelWait()
+		var after uint64
+		if f != nil {
+			after = f.Seq
+		}
+		if f, err = cam.Next(wait, after); err != nil {
+			if call.Err() != nil {
+				return nil, s.endErr(ctx)
+			}
+			st := cam.Status()
+			msg := fmt.Sprintf("camera %q has no frame (state %s)", st.ID, st.State)
+			if st.LastError != "" {
+				msg += ": " + st.LastError
+			}
+			return nil, status.Error(codes.Unavailable, msg)
+		}
+	}
+	return &camstreamv1.GetSnapshotResponse{Frame: frameProto(cam.ID(), f)}, nil
+}
+
+func (s *Server) camera(id string) (*camera.Camera, error) {
+	if id == "" {
+		return nil, status.Error(codes.InvalidArgument, "camera_id is required")
+	}
+	cam, ok := s.cams.Get(id)
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "camera %q not found", id)
+	}
+	return cam, nil
+}
+
+// callContext returns a context that also ends when the server shuts down.
+func (s *Server) callContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	stop := context.AfterFunc(s.stopCtx, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
+}
+
+// endErr is the status a call ends with when its wait was interrupted.
+func (s *Server) endErr(callCtx context.Context) error {
+	if err := callCtx.Err(); err != nil {
+		return status.FromContextError(err).Err()
+	}
+	return status.Error(codes.Unavailable, "capture is shutting down")
+}
+
+func frameProto(cameraID string, f *hub.Frame) *camstreamv1.Frame {
+	return &camstreamv1.Frame{
+		CameraId:   cameraID,
+		Seq:        f.Seq,
+		Jpeg:       f.JPEG,
+		Width:      int32(f.Width),
+		Height:     int32(f.Height),
+		CapturedAt: timestamppb.New(f.CapturedAt),
+	}
+}
+
+func cameraProto(st camera.Status) *camstreamv1.Camera {
+	c := &camstreamv1.Camera{
+		Id:          st.ID,
+		Name:        st.Name,
+		State:       stateProto(st.State),
+		Width:       int32(st.Width),
+		Height:      int32(st.Height),
+		Fps:         st.FPS,
+		LastError:   st.LastError,
+		Source:      st.Source,
+		OnDemand:    st.OnDemand,
+		Subscribers: int32(st.Subscribers),
+		MaxFps:      st.MaxFPS,
+	}
+	if !st.LastFrameTime.IsZero() {
+		c.LastFrameTime = timestamppb.New(st.LastFrameTime)
+	}
+	return c
+}
+
+func stateProto(s camera.State) camstreamv1.CameraState {
+	switch s {
+	case camera.StateStarting:
+		return camstreamv1.CameraState_CAMERA_STATE_STARTING
+	case camera.StateStreaming:
+		return camstreamv1.CameraState_CAMERA_STATE_STREAMING
+	case camera.StateReconnecting:
+		return camstreamv1.CameraState_CAMERA_STATE_RECONNECTING
+	case camera.StateFailed:
+		return camstreamv1.CameraState_CAMERA_STATE_FAILED
+	case camera.StateIdle:
+		return camstreamv1.CameraState_CAMERA_STATE_IDLE
+	}
+	return camstreamv1.CameraState_CAMERA_STATE_UNSPECIFIED
+}
