@@ -806,7 +806,7 @@ func probePortExists(c *corev1.Container, p *corev1.Probe) string {
 
 type security struct {
 	runAsNonRoot, readOnlyRoot, noEscalation, dropAll, seccompDefault, privileged bool
-	runAsUser, runAsGroup                                                           int64
+	runAsUser, runAsGroup                                                         int64
 }
 
 // effectiveSecurity merges the pod's and the container's securityContext
