@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    config
+		wantErr string
+	}{
+		{
+			name: "defaults",
+			want: config{listen: ":8080", targets: []string{"localhost:50051"}, grace: 5 * time.Second},
+		},
+		{
+			name: "environment",
+			env:  map[string]string{"EDGE_LISTEN": ":9000", "EDGE_CAPTURE": "a:1, b:2", "EDGE_AUTH_TOKEN": "tok", "EDGE_MAX_VIEWERS": "50", "EDGE_LOG_LEVEL": "debug", "EDGE_UPSTREAM_GRACE": "1s"},
+			want: config{listen: ":9000", targets: []string{"a:1", "b:2"}, authToken: "tok", maxViewers: 50, logLevel: slog.LevelDebug, grace: time.Second},
+		},
+		{
+			name: "flags win over environment",
+			args: []string{"--listen", ":7000", "--capture=dns:///capture:50051"},
+			env:  map[string]string{"EDGE_LISTEN": ":9000", "EDGE_CAPTURE": "a:1"},
+			want: config{listen: ":7000", targets: []string{"dns:///capture:50051"}, grace: 5 * time.Second},
+		},
+		{name: "empty capture", args: []string{"--capture", " , "}, wantErr: "--capture is empty"},
+		{name: "negative viewers", args: []string{"--max-viewers", "-1"}, wantErr: "--max-viewers=-1"},
+		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: `--log-level="loud"`},
+		{name: "bad environment value", env: map[string]string{"EDGE_MAX_VIEWERS": "many"}, wantErr: "$EDGE_MAX_VIEWERS"},
+		{name: "unknown flag", args: []string{"--nope"}, wantErr: "flag provided but not defined"},
+		{name: "arguments", args: []string{"extra"}, wantErr: "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseFlags(tt.args, env(tt.env), io.Discard, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.listen != tt.want.listen || !slices.Equal(got.targets, tt.want.targets) || got.authToken != tt.want.authToken ||
+				got.maxViewers != tt.want.maxViewers || got.logLevel != tt.want.logLevel || got.grace != tt.want.grace {
+				t.Errorf("config = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// Every flag's usage ends with its environment variable, and --help never
+// shows a secret taken from the environment.
+func TestHelp(t *testing.T) {
+	var stdout bytes.Buffer
+	err := run(context.Background(), []string{"--help"}, env(map[string]string{"EDGE_AUTH_TOKEN": "hunter2"}), &stdout, io.Discard)
+	if err != nil {
+		t.Fatalf("--help: %v, want nil", err)
+	}
+	help := stdout.String()
+	flagLine := regexp.MustCompile(`(?m)^  -(\S+)`)
+	flags := flagLine.FindAllStringSubmatch(help, -1)
+	if len(flags) < 4 {
+		t.Fatalf("--help lists %d flags:\n%s", len(flags), help)
+	}
+	for _, f := range []string{"listen", "capture", "auth-token"} {
+		if !strings.Contains(help, "  -"+f+" ") {
+			t.Errorf("--help lacks -%s", f)
+		}
+	}
+	usage := regexp.MustCompile(`(?m)^    \t(.*)$`)
+	for _, u := range usage.FindAllStringSubmatch(help, -1) {
+		if !regexp.MustCompile(`\[\$EDGE_[A-Z_]+\]( \(default .*\))?$`).MatchString(u[1]) {
+			t.Errorf("usage %q does not end with [$EDGE_…]", u[1])
+		}
+	}
+	if strings.Contains(help, "hunter2") {
+		t.Errorf("--help shows the token from the environment")
+	}
+}
+
+// run serves, is live but not ready without a capture, and stops cleanly
+// when its context ends.
+func TestRunServesAndShutsDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		// Nothing listens on port 1: no capture answers.
+		done <- run(ctx, []string{"--listen", addr, "--capture", "127.0.0.1:1"}, env(nil), io.Discard, io.Discard)
+	}()
+	status := func(path string) int {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for status("/healthz") != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("/healthz not answering 200 after 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := status("/readyz"); got != http.StatusServiceUnavailable {
+		t.Errorf("/readyz without a capture = %d, want 503", got)
+	}
+	if got := status("/"); got != http.StatusServiceUnavailable {
+		t.Errorf("/ without a capture = %d, want 503", got)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run after cancel: %v, want nil", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run still running 15 s after cancel")
+	}
+}
+
+func TestRunFailsOnBusyPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	err = run(context.Background(), []string{"--listen", l.Addr().String()}, env(nil), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "listen on") {
+		t.Errorf("run on a busy port: %v, want a listen error", err)
+	}
+}
