@@ -38,8 +38,22 @@ func newPattern(kind string, opts Options) *pattern {
 	p.bg = gocv.NewMatWithSizeFromScalar(gocv.NewScalar(40, 30, 20, 0), h, w, gocv.MatTypeCV8UC3)
 	if kind == config.PatternSMPTE {
 		drawBars(&p.bg, w, h)
+	} else {
+		drawGrid(&p.bg, w, h)
 	}
 	return p
+}
+
+// drawGrid draws a faint grid, so that scaling and compression show.
+func drawGrid(m *gocv.Mat, w, h int) {
+	step := max(w/16, 8)
+	c := color.RGBA{70, 60, 50, 0}
+	for x := step; x < w; x += step {
+		gocv.Line(m, image.Pt(x, 0), image.Pt(x, h), c, 1)
+	}
+	for y := step; y < h; y += step {
+		gocv.Line(m, image.Pt(0, y), image.Pt(w, y), c, 1)
+	}
 }
 
 // drawBars draws SMPTE-style colour bars.

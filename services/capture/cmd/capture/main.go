@@ -1,0 +1,209 @@
+// Command capture reads cameras (RTSP, HTTP MJPEG, V4L2 devices, video
+// files, a built-in test pattern) with OpenCV, encodes each frame to JPEG
+// once, and serves the frames over gRPC to any number of subscribers.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/camstream/camstream/services/capture/internal/camera"
+	"github.com/camstream/camstream/services/capture/internal/config"
+	"github.com/camstream/camstream/services/capture/internal/grpcserver"
+	"github.com/camstream/camstream/services/capture/internal/httpserver"
+	"github.com/camstream/camstream/services/capture/internal/metrics"
+	"github.com/camstream/camstream/services/capture/internal/source"
+)
+
+// shutdownTimeout bounds how long calls in flight may take to finish.
+const shutdownTimeout = 5 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "capture:", err)
+		os.Exit(1)
+	}
+}
+
+// options is the validated command line.
+type options struct {
+	listen     string
+	httpListen string
+	configPath string
+	shard      config.Shard
+	logLevel   slog.Level
+}
+
+// parseFlags reads the flags, each with an environment twin named at the
+// end of its usage; a flag given on the command line wins over its
+// variable. It returns flag.ErrHelp after printing --help to stdout.
+func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("capture", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", ":50051", "gRPC address [$CAPTURE_LISTEN]")
+	httpListen := fs.String("http-listen", ":9090", "HTTP address for /metrics, /healthz and /readyz [$CAPTURE_HTTP_LISTEN]")
+	configPath := fs.String("config", "", "YAML camera file; without one, $OPENCV_CAMERA_SOURCE as camera cam1, else the test cameras test1 and test2 [$CAPTURE_CONFIG]")
+	shard := fs.String("shard", "", "i/n (or a StatefulSet pod name ending in -i, then /n): own only the cameras whose id hashes to shard i of n [$CAPTURE_SHARD]")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error [$CAPTURE_LOG_LEVEL]")
+	fs.Usage = func() {
+		fmt.Fprintln(stdout, "Usage: capture [flags]\n\nReads cameras with OpenCV, encodes each frame to JPEG once and serves the frames over gRPC.\n\nFlags:")
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+	}
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if fs.NArg() > 0 {
+		return options{}, fmt.Errorf("unexpected arguments %q: capture takes only flags", fs.Args())
+	}
+	given := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := envName(f.Usage)
+		if given[f.Name] || env == "" || err != nil {
+			return
+		}
+		if v := getenv(env); v != "" {
+			if serr := fs.Set(f.Name, v); serr != nil {
+				err = fmt.Errorf("$%s=%q: %w", env, v, serr)
+			}
+		}
+	})
+	if err != nil {
+		return options{}, err
+	}
+	opts := options{listen: *listen, httpListen: *httpListen, configPath: *configPath}
+	if opts.shard, err = config.ParseShard(*shard); err != nil {
+		return options{}, fmt.Errorf("--shard: %w", err)
+	}
+	if err := opts.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		return options{}, fmt.Errorf("--log-level=%q: use debug, info, warn or error", *logLevel)
+	}
+	return opts, nil
+}
+
+// envName is the variable named at the end of a flag's usage: "[$NAME]".
+func envName(usage string) string {
+	i := strings.LastIndex(usage, "[$")
+	if i < 0 || !strings.HasSuffix(usage, "]") {
+		return ""
+	}
+	return usage[i+2 : len(usage)-1]
+}
+
+// run loads the cameras, serves until ctx ends, then shuts down: readiness
+// off, streams ended, sources closed. Invalid configuration or a busy port
+// returns an error before anything starts.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	opts, err := parseFlags(args, getenv, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
+
+	all, err := config.Load(opts.configPath, getenv)
+	if err != nil {
+		return err
+	}
+	cams := opts.shard.Filter(all)
+
+	grpcLn, err := net.Listen("tcp", opts.listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	defer grpcLn.Close()
+	httpLn, err := net.Listen("tcp", opts.httpListen)
+	if err != nil {
+		return fmt.Errorf("--http-listen: %w", err)
+	}
+	defer httpLn.Close()
+
+	// OpenCV reads these when it opens the first stream.
+	for _, v := range source.FFmpegEnv(getenv) {
+		if err := os.Setenv(v.Name, v.Value); err != nil {
+			return fmt.Errorf("set %s: %w", v.Name, err)
+		}
+	}
+
+	var set *camera.Set
+	m := metrics.New(func() []camera.Status { return set.Statuses() })
+	set = camera.NewSet(cams, camera.Options{Logger: log, Observer: m})
+	srv := grpcserver.New(set, log)
+	grpcServer := srv.NewGRPCServer()
+	var ready atomic.Bool
+	httpServer := httpserver.New(opts.httpListen, m.Handler(), ready.Load)
+	httpServer.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+
+	camCtx, stopCams := context.WithCancel(context.Background())
+	defer stopCams()
+	var wg sync.WaitGroup
+	wg.Go(func() { set.Run(camCtx) })
+	serveErr := make(chan error, 2)
+	wg.Go(func() { serveErr <- serveGRPC(grpcServer, grpcLn) })
+	wg.Go(func() { serveErr <- serveHTTP(httpServer, httpLn) })
+	ready.Store(true)
+
+	ids := make([]string, len(cams))
+	for i, c := range cams {
+		ids[i] = c.ID
+		log.Info("camera configured", "camera", c.ID, "name", c.Name, "source", c.Source,
+			"fps", c.FPS, "width", c.Width, "quality", c.Quality, "on_demand", c.OnDemand)
+	}
+	log.Info("capture listening", "grpc", grpcLn.Addr().String(), "http", httpLn.Addr().String(),
+		"shard", opts.shard.String(), "cameras", ids, "configured", len(all))
+	if len(cams) == 0 {
+		log.Warn("this shard owns none of the configured cameras", "shard", opts.shard.String(), "configured", len(all))
+	}
+
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	log.Info("capture shutting down")
+	ready.Store(false)
+	srv.Shutdown(grpcServer, shutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if serr := httpServer.Shutdown(shutdownCtx); serr != nil && err == nil {
+		err = fmt.Errorf("shutdown HTTP: %w", serr)
+	}
+	stopCams()
+	wg.Wait()
+	log.Info("capture stopped")
+	return err
+}
+
+func serveGRPC(s interface{ Serve(net.Listener) error }, ln net.Listener) error {
+	if err := s.Serve(ln); err != nil {
+		return fmt.Errorf("serve gRPC: %w", err)
+	}
+	return nil
+}
+
+func serveHTTP(s *http.Server, ln net.Listener) error {
+	if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve HTTP: %w", err)
+	}
+	return nil
+}

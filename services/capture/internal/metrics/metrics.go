@@ -1,0 +1,104 @@
+// Package metrics exposes capture's Prometheus metrics on its own registry:
+// per-camera frame, reconnect, state and subscriber figures read from the
+// cameras at scrape time, histograms of encode time and frame size, and the
+// Go and process collectors.
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/camstream/camstream/services/capture/internal/camera"
+)
+
+// Metrics is capture's registry. It implements camera.Observer.
+type Metrics struct {
+	reg    *prometheus.Registry
+	encode prometheus.Histogram
+	bytes  prometheus.Histogram
+}
+
+// New returns the metrics of the cameras statuses returns.
+func New(statuses func() []camera.Status) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		encode: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "camstream_capture_encode_seconds",
+			Help:    "Time to resize and JPEG-encode one frame.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12), // 0.5 ms .. 1 s
+		}),
+		bytes: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "camstream_capture_frame_bytes",
+			Help:    "Size of one encoded JPEG frame.",
+			Buckets: prometheus.ExponentialBuckets(4<<10, 2, 11), // 4 KiB .. 4 MiB
+		}),
+	}
+	m.reg.MustRegister(
+		m.encode, m.bytes,
+		newCameraCollector(statuses),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// FrameEncoded records one encoded frame.
+func (m *Metrics) FrameEncoded(_ string, encode time.Duration, bytes int) {
+	m.encode.Observe(encode.Seconds())
+	m.bytes.Observe(float64(bytes))
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry returns the registry, for tests and extra collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// cameraCollector reads the per-camera metrics from the cameras at scrape
+// time, so the capture loop does no metric bookkeeping of its own.
+type cameraCollector struct {
+	statuses                               func() []camera.Status
+	frames, reconnects, state, subscribers *prometheus.Desc
+}
+
+func newCameraCollector(statuses func() []camera.Status) *cameraCollector {
+	return &cameraCollector{
+		statuses: statuses,
+		frames: prometheus.NewDesc("camstream_capture_frames_total",
+			"Frames captured, encoded and published.", []string{"camera"}, nil),
+		reconnects: prometheus.NewDesc("camstream_capture_reconnects_total",
+			"Times the camera's source was lost and reopening began.", []string{"camera"}, nil),
+		state: prometheus.NewDesc("camstream_capture_camera_state",
+			"1 for the camera's current state, 0 for the others.", []string{"camera", "state"}, nil),
+		subscribers: prometheus.NewDesc("camstream_capture_subscribers",
+			"Open StreamFrames calls for the camera.", []string{"camera"}, nil),
+	}
+}
+
+func (c *cameraCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.frames
+	ch <- c.reconnects
+	ch <- c.state
+	ch <- c.subscribers
+}
+
+func (c *cameraCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, st := range c.statuses() {
+		ch <- prometheus.MustNewConstMetric(c.frames, prometheus.CounterValue, float64(st.Frames), st.ID)
+		ch <- prometheus.MustNewConstMetric(c.reconnects, prometheus.CounterValue, float64(st.Reconnects), st.ID)
+		for _, s := range camera.States() {
+			v := 0.0
+			if s == st.State {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, v, st.ID, s.String())
+		}
+		ch <- prometheus.MustNewConstMetric(c.subscribers, prometheus.GaugeValue, float64(st.Subscribers), st.ID)
+	}
+}
