@@ -46,8 +46,8 @@ $(TOOLS)/grpcurl:
 
 ## build: bin/capture and bin/edge
 build: check-deps
-	$(GO) build -o $(BIN)/capture ./services/capture/cmd/capture
-	CGO_ENABLED=0 $(GO) build -o $(BIN)/edge ./services/edge/cmd/edge
+	$(GO) build -trimpath -o $(BIN)/capture ./services/capture/cmd/capture
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/edge ./services/edge/cmd/edge
 
 ## gen: regenerate gen/ from proto/
 gen: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc
