@@ -27,8 +27,20 @@ trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 trap stop EXIT
 
+alive() {
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null || { echo "run: a service exited during start-up (see its log above)" >&2; exit 1; }
+  done
+}
+
 CAPTURE_LISTEN=$capture_listen "$bin/capture" &
 pids+=($!)
+# Start edge once capture listens, so its first look finds the cameras.
+for _ in $(seq 1 150); do
+  (exec 3<>"/dev/tcp/127.0.0.1/${capture_listen##*:}") 2>/dev/null && break
+  alive
+  sleep 0.2
+done
 EDGE_LISTEN=$edge_listen EDGE_CAPTURE=${EDGE_CAPTURE:-localhost:${capture_listen##*:}} "$bin/edge" &
 pids+=($!)
 
@@ -40,9 +52,7 @@ for _ in $(seq 1 150); do
     ready=yes
     break
   fi
-  for pid in "${pids[@]}"; do
-    kill -0 "$pid" 2>/dev/null || { echo "run: a service exited during start-up (see its log above)" >&2; exit 1; }
-  done
+  alive
   sleep 0.2
 done
 if [ -n "$ready" ]; then
@@ -55,5 +65,7 @@ fi
 set +e
 wait -n "${pids[@]}"
 status=$?
-echo "run: a service exited with status $status; stopping the other" >&2
+if [ "$status" -ne 0 ] && [ "$status" -lt 128 ]; then
+  echo "run: a service exited with status $status; stopping the other" >&2
+fi
 exit "$status"
