@@ -155,13 +155,18 @@ func (s *Server) StreamFrames(req *camstreamv1.StreamFramesRequest, stream grpc.
 }
 
 // GetSnapshot returns the camera's newest frame, waiting for one (and
-// opening an idle on-demand camera) when it is not streaming.
+// opening an idle on-demand camera) when it is starting, idle or
+// reconnecting. A failed camera answers UNAVAILABLE with its last error at
+// once.
 func (s *Server) GetSnapshot(ctx context.Context, req *camstreamv1.GetSnapshotRequest) (*camstreamv1.GetSnapshotResponse, error) {
 	cam, err := s.camera(req.GetCameraId())
 	if err != nil {
 		return nil, err
 	}
 	f, fresh := cam.Latest()
+	if !fresh && cam.State() == camera.StateFailed {
+		return nil, unavailable(cam)
+	}
 	if !fresh {
 		release := cam.Subscribe()
 		defer release()
@@ -177,15 +182,20 @@ func (s *Server) GetSnapshot(ctx context.Context, req *camstreamv1.GetSnapshotRe
 			if call.Err() != nil {
 				return nil, s.endErr(ctx)
 			}
-			st := cam.Status()
-			msg := fmt.Sprintf("camera %q has no frame (state %s)", st.ID, st.State)
-			if st.LastError != "" {
-				msg += ": " + st.LastError
-			}
-			return nil, status.Error(codes.Unavailable, msg)
+			return nil, unavailable(cam)
 		}
 	}
 	return &camstreamv1.GetSnapshotResponse{Frame: frameProto(cam.ID(), f)}, nil
+}
+
+// unavailable is the error for a camera that has no frame to give.
+func unavailable(cam *camera.Camera) error {
+	st := cam.Status()
+	msg := fmt.Sprintf("camera %q has no frame (state %s)", st.ID, st.State)
+	if st.LastError != "" {
+		msg += ": " + st.LastError
+	}
+	return status.Error(codes.Unavailable, msg)
 }
 
 func (s *Server) camera(id string) (*camera.Camera, error) {

@@ -319,10 +319,10 @@ func TestGetSnapshot(t *testing.T) {
 	// The snapshot opened the on-demand camera; it stays open idle_timeout.
 	f.waitState(t, "lazy", camstreamv1.CameraState_CAMERA_STATE_STREAMING)
 
-	f.srv.snapshotTimeout = 300 * time.Millisecond
+	f.waitState(t, "broken", camstreamv1.CameraState_CAMERA_STATE_FAILED)
 	_, err := f.client.GetSnapshot(ctx, &camstreamv1.GetSnapshotRequest{CameraId: "broken"})
-	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "broken") {
-		t.Errorf("GetSnapshot(broken) = %v, want UNAVAILABLE naming the camera", err)
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), `camera "broken" has no frame (state failed): open rtsp://***@127.0.0.1:1/stream`) {
+		t.Errorf("GetSnapshot(broken) = %v, want UNAVAILABLE naming the camera, its state and last error", err)
 	}
 	if strings.Contains(err.Error(), secret) {
 		t.Errorf("GetSnapshot error contains the password: %v", err)
