@@ -24,13 +24,15 @@ var script []byte
 const python = "/usr/bin/python3"
 
 // Options configure the served stream. Zero values mean 1280x720 at 30 fps
-// on mount /stream without auth.
+// of a moving ball on mount /stream without auth.
 type Options struct {
 	Paths         []string
 	Width, Height int
 	FPS           int
-	User          string
-	Password      string
+	// Pattern is a GStreamer videotestsrc pattern ("ball", "smpte", ...).
+	Pattern  string
+	User     string
+	Password string
 }
 
 // Server is a running RTSP server. Stop, Start, Freeze and Thaw simulate a
@@ -111,6 +113,9 @@ func (s *Server) Start() error {
 		"--width", strconv.Itoa(or(s.opts.Width, 1280)),
 		"--height", strconv.Itoa(or(s.opts.Height, 720)),
 		"--fps", strconv.Itoa(or(s.opts.FPS, 30)),
+	}
+	if s.opts.Pattern != "" {
+		args = append(args, "--pattern", s.opts.Pattern)
 	}
 	for _, p := range s.opts.Paths {
 		args = append(args, "--path", p)
