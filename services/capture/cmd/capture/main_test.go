@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/camstream/camstream/services/capture/internal/config"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    options
+		wantErr string
+	}{
+		{"defaults", nil, nil, options{listen: ":50051", httpListen: ":9090", shard: config.Shard{Count: 1}}, ""},
+		{"env twins", nil,
+			map[string]string{"CAPTURE_LISTEN": ":1", "CAPTURE_HTTP_LISTEN": ":2", "CAPTURE_CONFIG": "c.yaml", "CAPTURE_SHARD": "capture-1/3", "CAPTURE_LOG_LEVEL": "debug"},
+			options{listen: ":1", httpListen: ":2", configPath: "c.yaml", shard: config.Shard{Index: 1, Count: 3}, logLevel: -4}, ""},
+		{"flags win over env", []string{"--listen", ":3", "--shard", "0/2"},
+			map[string]string{"CAPTURE_LISTEN": ":1", "CAPTURE_SHARD": "bad"},
+			options{listen: ":3", httpListen: ":9090", shard: config.Shard{Index: 0, Count: 2}}, ""},
+		{"bad shard", []string{"--shard", "2/2"}, nil, options{}, "--shard"},
+		{"bad log level", nil, map[string]string{"CAPTURE_LOG_LEVEL": "chatty"}, options{}, "--log-level"},
+		{"unknown flag", []string{"--nope"}, nil, options{}, "flag provided but not defined"},
+		{"stray argument", []string{"x"}, nil, options{}, "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseFlags(tt.args, func(k string) string { return tt.env[k] }, io.Discard, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseFlags error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("parseFlags = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var stdout bytes.Buffer
+	_, err := parseFlags([]string{"--help"}, func(string) string { return "" }, &stdout, io.Discard)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("parseFlags(--help) = %v, want flag.ErrHelp", err)
+	}
+	for _, env := range []string{"[$CAPTURE_LISTEN]", "[$CAPTURE_HTTP_LISTEN]", "[$CAPTURE_CONFIG]", "[$CAPTURE_SHARD]", "[$CAPTURE_LOG_LEVEL]"} {
+		if !strings.Contains(stdout.String(), env) {
+			t.Errorf("--help lacks %s:\n%s", env, stdout.String())
+		}
+	}
+}
+
+// run serves the built-in cameras until its context ends, then returns nil
+// with every goroutine stopped (goleak checks).
+func TestRunStopsCleanly(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"},
+			func(string) string { return "" }, io.Discard, &logs)
+	}()
+	var httpAddr string
+	deadline := time.Now().Add(30 * time.Second)
+	for httpAddr == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("capture did not start:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var rec struct{ Msg, HTTP string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "capture listening" {
+				httpAddr = rec.HTTP
+			}
+		}
+	}
+	resp, err := http.Get("http://" + httpAddr + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /readyz = %v, %v; want 200", resp, err)
+	}
+	resp.Body.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run after its context ended = %v, want nil", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return after its context ended")
+	}
+}
+
+func TestRunRejectsBadConfigBeforeListening(t *testing.T) {
+	err := run(context.Background(), []string{"--config", "/nonexistent.yaml", "--listen", "127.0.0.1:0"},
+		func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "camera file") {
+		t.Errorf("run with a missing camera file = %v, want a camera file error", err)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
