@@ -11,6 +11,7 @@ BUF_VERSION                := v1.75.0
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION            := v1.9.4
+BENCHSTAT_VERSION          := v0.0.0-20260908200009-22c9c6c9d4da
 
 # Every Go module of the workspace, in pipeline order.
 MODULES := gen services/capture services/edge test deploy
@@ -43,6 +44,8 @@ $(TOOLS)/protoc-gen-go-grpc:
 	GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 $(TOOLS)/grpcurl:
 	GOBIN=$(TOOLS) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+$(TOOLS)/benchstat:
+	GOBIN=$(TOOLS) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
 
 ## build: bin/capture and bin/edge
 build: check-deps
@@ -76,8 +79,10 @@ test: tools gen-check lint build
 run: build
 	bash scripts/run.sh
 
-## bench: end-to-end load benchmark and the Go micro-benchmarks
-bench: build tools
+## bench: pipeline benchmarks (RTSP camera → capture → edge → load client) and
+## the Go micro-benchmarks, COUNT runs each (default 5), medians by benchstat
+bench: build $(TOOLS)/benchstat
+	$(GO) build -o $(BIN)/bareloop ./services/capture/cmd/bareloop
 	bash scripts/bench.sh
 
 clean:

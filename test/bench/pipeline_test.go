@@ -35,6 +35,7 @@ type pipeline struct {
 }
 
 type pipelineOptions struct {
+	rtsp        *rtspserver.Server // nil: start one
 	edges       int
 	onDemand    bool
 	edgeArgs    []string
@@ -43,8 +44,10 @@ type pipelineOptions struct {
 
 func startPipeline(b *testing.B, o pipelineOptions) *pipeline {
 	b.Helper()
-	// SMPTE bars at quality 70 give JPEG frames of about 50 KB, like a real scene.
-	p := &pipeline{rtsp: rtspserver.Start(b, rtspserver.Options{Pattern: "smpte"})}
+	p := &pipeline{rtsp: o.rtsp}
+	if p.rtsp == nil {
+		p.rtsp = startCamera(b)
+	}
 	cfg := fmt.Sprintf("cameras:\n  - id: %s\n    name: Bench camera\n    source: %s\n    quality: 70\n",
 		camera, p.rtsp.URL("/stream"))
 	if o.onDemand {
@@ -72,6 +75,12 @@ func startPipeline(b *testing.B, o pipelineOptions) *pipeline {
 		p.waitState(b, "CAMERA_STATE_STREAMING")
 	}
 	return p
+}
+
+// startCamera starts the benchmark camera: 720p30 H.264 of SMPTE bars,
+// which at JPEG quality 70 gives frames of about 50 KB, like a real scene.
+func startCamera(b *testing.B) *rtspserver.Server {
+	return rtspserver.Start(b, rtspserver.Options{Pattern: "smpte"})
 }
 
 // waitState waits until the edge's API reports the camera in state.
@@ -258,4 +267,44 @@ func BenchmarkCaptureFlat(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkCaptureVsBareLoop: capture's CPU for one 720p30 camera with one
+// viewer, against the bare loop (OpenCV read + JPEG encode, nothing else) on
+// the same camera at the same quality, measured one after the other.
+func BenchmarkCaptureVsBareLoop(b *testing.B) {
+	rtsp := startCamera(b)
+	for b.Loop() {
+		bare := harness.Start(b, harness.Bin(b, "bareloop"), []string{
+			"--source", rtsp.URL("/stream"), "--quality", "70", "--duration", (warmup + measured + time.Second).String()})
+		time.Sleep(warmup)
+		m, err := harness.StartCPU(bare.Pid())
+		if err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(measured)
+		bareCPU, err := m.Percent()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := bare.Wait(10 * time.Second); err != nil {
+			b.Fatalf("bareloop: %v\n%s", err, bare.Output())
+		}
+		b.Logf("bareloop: %s", bare.Output())
+
+		p := startPipeline(b, pipelineOptions{rtsp: rtsp, edges: 1})
+		res, u := p.load(b, 1, 0)
+		p.stop()
+		report(b, res, u)
+		b.ReportMetric(bareCPU, "bare-cpu-%")
+		b.ReportMetric(u.captureCPU/bareCPU, "capture/bare")
+	}
+}
+
+// stop ends the pipeline's processes (the camera keeps running).
+func (p *pipeline) stop() {
+	for _, e := range p.edges {
+		e.Kill()
+	}
+	p.capture.Kill()
 }

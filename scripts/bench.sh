@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# make bench: the end-to-end pipeline benchmarks (real RTSP camera, capture,
+# edge, load client) and the Go micro-benchmarks, each repeated COUNT times;
+# benchstat prints the median of every figure. BENCH narrows the pipeline
+# benchmarks (a go test -bench pattern), e.g. BENCH='Viewers/viewers=100$'.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${COUNT:-5}
+out=.artifacts/bench
+mkdir -p "$out"
+
+echo "== pipeline benchmarks (count=$count), raw output in $out/pipeline.txt"
+(cd test && go test -run '^$' -bench "${BENCH:-.}" -benchtime 1x -count "$count" -timeout 120m ./bench/) | tee "$out/pipeline.txt"
+
+echo "== micro-benchmarks (count=$count), raw output in $out/micro.txt"
+for m in services/capture services/edge; do
+  (cd "$m" && go test -run '^$' -bench . -benchmem -count "$count" ./...)
+done | tee "$out/micro.txt"
+
+echo "== medians"
+benchstat "$out/pipeline.txt"
+benchstat "$out/micro.txt"
