@@ -132,32 +132,28 @@ func streamURL(p page, cams []cameraView, fps float64) string {
 	return p.Link("/streams.mjpeg?cameras=" + strings.Join(ids, ",") + "&fps=" + strconv.FormatFloat(fps, 'f', -1, 64))
 }
 
-func (s *Server) cameraViews(c *gin.Context) ([]cameraView, bool) {
+// livePage renders a page of every camera with live pictures at fps, all
+// on one multiplexed stream (of the first maxStreamCameras cameras).
+func (s *Server) livePage(c *gin.Context, name, title string, fps float64) {
 	cams, err := s.catalog.Cameras()
 	if err != nil {
 		s.failCamera(c, "", err)
-		return nil, false
+		return
 	}
-	views := make([]cameraView, len(cams))
-	for i, cam := range cams {
-		views[i] = viewOf(cam)
+	p := s.newPage(c, title)
+	p.Nav = name
+	p.API = p.Link("/api/cameras")
+	for _, cam := range cams {
+		p.Cameras = append(p.Cameras, viewOf(cam))
 	}
-	return views, true
+	if live := p.Cameras[:min(len(p.Cameras), maxStreamCameras)]; len(live) > 0 {
+		p.Stream = streamURL(p, live, fps)
+	}
+	s.render(c, http.StatusOK, name, p)
 }
 
 func (s *Server) listPage(c *gin.Context) {
-	views, ok := s.cameraViews(c)
-	if !ok {
-		return
-	}
-	p := s.newPage(c, "Cameras")
-	p.Nav = "list"
-	p.API = p.Link("/api/cameras")
-	p.Cameras = views
-	if len(views) > 0 {
-		p.Stream = streamURL(p, views, s.cfg.ListFPS)
-	}
-	s.render(c, http.StatusOK, "list", p)
+	s.livePage(c, "list", "Cameras", s.cfg.ListFPS)
 }
 
 func (s *Server) gridPage(c *gin.Context) {
@@ -168,21 +164,7 @@ func (s *Server) gridPage(c *gin.Context) {
 	if fps == 0 {
 		fps = s.cfg.GridFPS
 	}
-	views, ok := s.cameraViews(c)
-	if !ok {
-		return
-	}
-	p := s.newPage(c, "All cameras")
-	p.Nav = "grid"
-	p.API = p.Link("/api/cameras")
-	p.Cameras = views
-	if len(views) > maxStreamCameras {
-		p.Cameras = views[:maxStreamCameras]
-	}
-	if len(p.Cameras) > 0 {
-		p.Stream = streamURL(p, p.Cameras, fps)
-	}
-	s.render(c, http.StatusOK, "grid", p)
+	s.livePage(c, "grid", "All cameras", fps)
 }
 
 func (s *Server) cameraPage(c *gin.Context) {

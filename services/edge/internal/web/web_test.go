@@ -670,3 +670,13 @@ func TestHealthz(t *testing.T) {
 		t.Errorf("healthz: %d %q, want 200 ok", resp.StatusCode, body)
 	}
 }
+
+func TestPagesWithoutCameras(t *testing.T) {
+	e := newEnv(t, envOptions{captures: map[string][]string{"capture-a": {}}})
+	for _, path := range []string{"/", "/grid"} {
+		resp, body := get(t, e.url+path)
+		if resp.StatusCode != 200 || !strings.Contains(body, "No cameras yet") || strings.Contains(body, "data-stream") {
+			t.Errorf("GET %s without cameras: %d, want 200 saying there are none, without a stream:\n%s", path, resp.StatusCode, body)
+		}
+	}
+}
