@@ -157,15 +157,23 @@ func TestListCameras(t *testing.T) {
 	}
 }
 
-func TestStreamFrames(t *testing.T) {
+// streamBall starts the standard cameras and opens StreamFrames of "ball"
+// once it streams; cancel ends the stream.
+func streamBall(t *testing.T) (*fixture, camstreamv1.CaptureService_StreamFramesClient, context.CancelFunc) {
+	t.Helper()
 	f := start(t, standardCameras(t), camera.Options{})
 	f.waitState(t, "ball", camstreamv1.CameraState_CAMERA_STATE_STREAMING)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
+	t.Cleanup(cancel)
 	stream, err := f.client.StreamFrames(ctx, &camstreamv1.StreamFramesRequest{CameraId: "ball"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f, stream, cancel
+}
+
+func TestStreamFrames(t *testing.T) {
+	f, stream, cancel := streamBall(t)
 	var last uint64
 	for i := range 20 {
 		resp, err := stream.Recv()
@@ -355,15 +363,9 @@ func TestHealth(t *testing.T) {
 }
 
 func TestShutdownEndsStreams(t *testing.T) {
-	f := start(t, standardCameras(t), camera.Options{})
-	f.waitState(t, "ball", camstreamv1.CameraState_CAMERA_STATE_STREAMING)
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	stream, err := f.client.StreamFrames(ctx, &camstreamv1.StreamFramesRequest{CameraId: "ball"})
+	f, stream, _ := streamBall(t)
+	_, err := stream.Recv()
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stream.Recv(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
