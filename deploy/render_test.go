@@ -124,31 +124,27 @@ func renderFS(fsys filesys.FileSystem, dir string) (*manifests, error) {
 // an unknown or duplicated field, or an apiVersion other than the one the
 // type belongs to, is an error.
 func decodeStrict(apiVersion, kind string, data []byte) (metav1.Object, error) {
-	var obj metav1.Object
-	var want string
-	switch kind {
-	case "Namespace":
-		obj, want = &corev1.Namespace{}, "v1"
-	case "ConfigMap":
-		obj, want = &corev1.ConfigMap{}, "v1"
-	case "Service":
-		obj, want = &corev1.Service{}, "v1"
-	case "Deployment":
-		obj, want = &appsv1.Deployment{}, "apps/v1"
-	case "StatefulSet":
-		obj, want = &appsv1.StatefulSet{}, "apps/v1"
-	case "HorizontalPodAutoscaler":
-		obj, want = &autoscalingv2.HorizontalPodAutoscaler{}, "autoscaling/v2"
-	case "PodDisruptionBudget":
-		obj, want = &policyv1.PodDisruptionBudget{}, "policy/v1"
-	case "NetworkPolicy":
-		obj, want = &networkingv1.NetworkPolicy{}, "networking.k8s.io/v1"
-	default:
+	kinds := map[string]struct {
+		apiVersion string
+		new        func() metav1.Object
+	}{
+		"Namespace":               {"v1", func() metav1.Object { return &corev1.Namespace{} }},
+		"ConfigMap":               {"v1", func() metav1.Object { return &corev1.ConfigMap{} }},
+		"Service":                 {"v1", func() metav1.Object { return &corev1.Service{} }},
+		"Deployment":              {"apps/v1", func() metav1.Object { return &appsv1.Deployment{} }},
+		"StatefulSet":             {"apps/v1", func() metav1.Object { return &appsv1.StatefulSet{} }},
+		"HorizontalPodAutoscaler": {"autoscaling/v2", func() metav1.Object { return &autoscalingv2.HorizontalPodAutoscaler{} }},
+		"PodDisruptionBudget":     {"policy/v1", func() metav1.Object { return &policyv1.PodDisruptionBudget{} }},
+		"NetworkPolicy":           {"networking.k8s.io/v1", func() metav1.Object { return &networkingv1.NetworkPolicy{} }},
+	}
+	k, ok := kinds[kind]
+	if !ok {
 		return nil, fmt.Errorf("kind %s: not one these tests know; add its type to decodeStrict", kind)
 	}
-	if apiVersion != want {
-		return nil, fmt.Errorf("apiVersion: got %q, want %q", apiVersion, want)
+	if apiVersion != k.apiVersion {
+		return nil, fmt.Errorf("apiVersion: got %q, want %q", apiVersion, k.apiVersion)
 	}
+	obj := k.new()
 	if err := yaml.UnmarshalStrict(data, obj); err != nil {
 		return nil, fmt.Errorf("strict decode: %w", err)
 	}
