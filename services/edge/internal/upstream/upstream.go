@@ -444,17 +444,30 @@ func (p *Pool) Snapshot(ctx context.Context, id string) (*camstreamv1.Frame, err
 func (p *Pool) Stream(ctx context.Context, cameraID string, publish func(*hub.Frame)) {
 	log := p.log.With("camera", cameraID)
 	delay := retryDelay{min: 100 * time.Millisecond, max: 3 * time.Second}
+	down := false // a call ended: log the retries quietly until frames flow again
 	for {
 		_, c := p.lookup(cameraID)
 		if c != nil {
-			frames, err := p.streamOnce(ctx, c, cameraID, publish)
+			first := func() {
+				if down {
+					log.Info("upstream resumed", "capture", c.addr)
+				}
+			}
+			frames, err := p.streamOnce(ctx, c, cameraID, publish, first)
 			if ctx.Err() != nil {
 				return
+			}
+			msg := status.Convert(err).Message()
+			switch {
+			case frames > 0 || !down:
+				log.Warn("upstream ended, reconnecting", "capture", c.addr, "frames", frames, "err", msg)
+			default:
+				log.Debug("upstream still down", "capture", c.addr, "err", msg)
 			}
 			if frames > 0 {
 				delay.reset()
 			}
-			log.Warn("upstream ended, reconnecting", "capture", c.addr, "frames", frames, "err", status.Convert(err).Message())
+			down = true
 			if status.Code(err) == codes.NotFound {
 				p.refreshIfOld(ctx)
 			}
@@ -469,7 +482,8 @@ func (p *Pool) Stream(ctx context.Context, cameraID string, publish func(*hub.Fr
 	}
 }
 
-func (p *Pool) streamOnce(ctx context.Context, c *client, cameraID string, publish func(*hub.Frame)) (frames int, err error) {
+// streamOnce runs one StreamFrames call, calling first at its first frame.
+func (p *Pool) streamOnce(ctx context.Context, c *client, cameraID string, publish func(*hub.Frame), first func()) (frames int, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.api.StreamFrames(ctx, &camstreamv1.StreamFramesRequest{CameraId: cameraID})
@@ -491,6 +505,9 @@ func (p *Pool) streamOnce(ctx context.Context, c *client, cameraID string, publi
 			CapturedAt: f.GetCapturedAt().AsTime(),
 			JPEG:       f.GetJpeg(),
 		}, int(f.GetWidth()), int(f.GetHeight())))
+		if frames == 0 {
+			first()
+		}
 		frames++
 	}
 }
