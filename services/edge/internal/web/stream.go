@@ -305,6 +305,9 @@ func (p *pacer) wait(ctx context.Context) error {
 		return nil
 	}
 	now := time.Now()
+	if p.due.IsZero() {
+		p.due = now // the first frame went out just now
+	}
 	p.due = p.due.Add(p.interval)
 	if p.due.Before(now) {
 		p.due = now // late: do not burst to catch up

@@ -680,3 +680,25 @@ func TestPagesWithoutCameras(t *testing.T) {
 		}
 	}
 }
+
+// The pacer never lets frames out faster than its interval, the first
+// included (timers never fire early, so a busy machine cannot break this).
+func TestPacerSpacesFrames(t *testing.T) {
+	const interval = 40 * time.Millisecond
+	p := newPacer(interval)
+	defer p.stop()
+	start := time.Now()
+	for range 3 {
+		if err := p.wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if elapsed := time.Since(start); elapsed < 3*interval {
+		t.Errorf("3 waits at %v took %v, want at least %v", interval, elapsed, 3*interval)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.wait(ctx); err == nil {
+		t.Errorf("wait with a cancelled context: nil error, want one")
+	}
+}
