@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -205,14 +204,4 @@ func (s *Server) staticFile(c *gin.Context) {
 		c.Header("Cache-Control", "no-cache")
 	}
 	c.FileFromFS(c.Param("file"), http.FS(s.static))
-}
-
-// errorIs reports whether err is any of targets.
-func errorIs(err error, targets ...error) bool {
-	for _, t := range targets {
-		if errors.Is(err, t) {
-			return true
-		}
-	}
-	return false
 }

@@ -63,7 +63,12 @@ func (s *Server) seedStream(c *gin.Context) {
 		s.fail(c, http.StatusNotFound, fmt.Sprintf("There is no camera number %d: this camstream has %d.", n, len(cams)))
 		return
 	}
-	s.serveStream(c, []string{cams[n-1].GetId()}, fps)
+	id := cams[n-1].GetId()
+	if _, err := s.catalog.Camera(c.Request.Context(), id); err != nil {
+		s.failCamera(c, id, err)
+		return
+	}
+	s.serveStream(c, []string{id}, fps)
 }
 
 // multiStream serves /streams.mjpeg?cameras=a,b,c[&fps=N]: one stream with
