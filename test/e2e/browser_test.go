@@ -197,8 +197,8 @@ func (b *browser) text(t *testing.T, js string) string {
 	return s
 }
 
-// Headless Chromium loads the camera list, one camera and the grid of nine
-// cameras, and every image on them is live. Nine cameras are more than the
+// Headless Chromium loads the camera list, one camera, its raw MJPEG stream
+// and the grid of nine cameras, and every image on them is live. Nine cameras are more than the
 // six HTTP/1.1 connections Chromium opens per host.
 func TestBrowserPagesAreLive(t *testing.T) {
 	capture := edgeStartCapture(t, edgeTestCameras("cam", 9))
@@ -221,6 +221,11 @@ func TestBrowserPagesAreLive(t *testing.T) {
 		t.Errorf("camera page heading = %q, want Cam 2", got)
 	}
 	b.screenshot(t, "camera.png")
+
+	// The raw stream in a plain <img src=…/stream.mjpeg>, the way other pages
+	// embed a camera, is live too.
+	b.text(t, `document.body.insertAdjacentHTML("beforeend", '<img id="raw" src="/cameras/cam-1/stream.mjpeg">'), ""`)
+	b.requireLiveImages(t, "#raw", 1)
 
 	b.do(t, 30*time.Second, chromedp.Navigate(edge.url+"/grid"), chromedp.WaitVisible(".grid"))
 	b.requireLiveImages(t, ".grid img[data-camera]", 9)

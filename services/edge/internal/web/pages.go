@@ -123,13 +123,17 @@ func (s *Server) render(c *gin.Context, status int, name string, p page) {
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 
-// streamURL is the multiplexed stream of cams at fps.
+// streamURL is the multiplexed stream of cams at fps (0: every frame).
 func streamURL(p page, cams []cameraView, fps float64) string {
 	ids := make([]string, len(cams))
 	for i, c := range cams {
 		ids[i] = url.QueryEscape(c.ID)
 	}
-	return p.Link("/streams.mjpeg?cameras=" + strings.Join(ids, ",") + "&fps=" + strconv.FormatFloat(fps, 'f', -1, 64))
+	u := "/streams.mjpeg?cameras=" + strings.Join(ids, ",")
+	if fps > 0 {
+		u += "&fps=" + strconv.FormatFloat(fps, 'f', -1, 64)
+	}
+	return p.Link(u)
 }
 
 // livePage renders a page of every camera with live pictures at fps, all
@@ -180,6 +184,9 @@ func (s *Server) cameraPage(c *gin.Context) {
 	p := s.newPage(c, v.Name)
 	p.API = p.Link("/api/cameras")
 	p.Camera = v
+	// Through the page's script, like the tiles: it reconnects by itself
+	// and shows when frames stop. Without scripts, the plain stream.
+	p.Stream = streamURL(p, []cameraView{v}, 0)
 	s.render(c, http.StatusOK, "camera", p)
 }
 

@@ -157,13 +157,6 @@
     }, 1000);
   }
 
-  // A single camera's <img> stream comes back after the edge restarts.
-  const live = document.getElementById("live");
-  if (live) {
-    const src = live.src;
-    live.addEventListener("error", () => setTimeout(() => { live.src = src; }, 2000));
-  }
-
   // ---- Camera states ------------------------------------------------------
 
   function stateName(state) {
