@@ -24,6 +24,10 @@ import (
 // maxStreamCameras caps the cameras of one multiplexed stream.
 const maxStreamCameras = 64
 
+// unsentLimit is how much of a stream a viewer's socket may hold unsent:
+// a slow viewer's backlog, beyond the frame being written.
+const unsentLimit = 16 << 10
+
 // cameraStream serves /cameras/:id/stream.mjpeg[?fps=N].
 func (s *Server) cameraStream(c *gin.Context) {
 	fps, ok := s.fpsParam(c)
@@ -369,6 +373,7 @@ func (s *Server) openStream(c *gin.Context) (*streamConn, context.Context, error
 		return s.openBuffered(c)
 	}
 	h.Set("Connection", "close")
+	limitUnsent(conn, unsentLimit)
 	var head bytes.Buffer
 	head.WriteString("HTTP/1.1 200 OK\r\n")
 	_ = h.Write(&head)
