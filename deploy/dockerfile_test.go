@@ -273,9 +273,6 @@ func TestDockerfileBuildsWhatMakeBuilds(t *testing.T) {
 // everything the build needs and that the module builds outside the
 // workspace; then the binary it made is checked against the runtime stage.
 func TestDockerfileBuildStageBuilds(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds both binaries (about a minute the first time); not in -short")
-	}
 	for _, img := range images() {
 		t.Run(img.dockerfile, func(t *testing.T) {
 			d := parseDockerfile(t, img.dockerfile)
