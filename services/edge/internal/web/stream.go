@@ -30,44 +30,47 @@ const unsentLimit = 16 << 10
 
 // cameraStream serves /cameras/:id/stream.mjpeg[?fps=N].
 func (s *Server) cameraStream(c *gin.Context) {
-	fps, ok := s.fpsParam(c)
-	if !ok {
-		return
-	}
-	id := c.Param("id")
-	if _, err := s.catalog.Camera(c.Request.Context(), id); err != nil {
-		s.failCamera(c, id, err)
-		return
-	}
-	s.serveStream(c, []string{id}, fps)
+	s.streamCamera(c, func() (string, bool) { return c.Param("id"), true })
 }
 
 // seedStream serves the seed's /cam?no=N and /video_feed[?no=N]: the
 // stream of the N-th camera (1-based, default 1).
 func (s *Server) seedStream(c *gin.Context) {
+	s.streamCamera(c, func() (string, bool) {
+		n := 1
+		if v, set := c.GetQuery("no"); set {
+			var err error
+			n, err = strconv.Atoi(v)
+			if err != nil || n < 1 {
+				s.fail(c, http.StatusBadRequest, fmt.Sprintf("no=%q is not a camera number: use 1 for the first camera.", v))
+				return "", false
+			}
+		}
+		cams, err := s.catalog.Cameras()
+		if err != nil {
+			s.failCamera(c, "", err)
+			return "", false
+		}
+		if n > len(cams) {
+			s.fail(c, http.StatusNotFound, fmt.Sprintf("There is no camera number %d: this camstream has %d.", n, len(cams)))
+			return "", false
+		}
+		return cams[n-1].GetId(), true
+	})
+}
+
+// streamCamera streams the camera that pick names (pick answers the
+// request itself when it names none), after checking ?fps and that the
+// camera's capture answers.
+func (s *Server) streamCamera(c *gin.Context, pick func() (string, bool)) {
 	fps, ok := s.fpsParam(c)
 	if !ok {
 		return
 	}
-	n := 1
-	if v, set := c.GetQuery("no"); set {
-		var err error
-		n, err = strconv.Atoi(v)
-		if err != nil || n < 1 {
-			s.fail(c, http.StatusBadRequest, fmt.Sprintf("no=%q is not a camera number: use 1 for the first camera.", v))
-			return
-		}
-	}
-	cams, err := s.catalog.Cameras()
-	if err != nil {
-		s.failCamera(c, "", err)
+	id, ok := pick()
+	if !ok {
 		return
 	}
-	if n > len(cams) {
-		s.fail(c, http.StatusNotFound, fmt.Sprintf("There is no camera number %d: this camstream has %d.", n, len(cams)))
-		return
-	}
-	id := cams[n-1].GetId()
 	if _, err := s.catalog.Camera(c.Request.Context(), id); err != nil {
 		s.failCamera(c, id, err)
 		return
