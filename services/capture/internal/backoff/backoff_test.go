@@ -23,6 +23,43 @@ func TestNextGrowsToCap(t *testing.T) {
 	}
 }
 
+// The default schedule retries at most 3 s apart during the first minute
+// of an outage, then backs off to the 30 s cap.
+func TestDefaultSchedule(t *testing.T) {
+	b := New()
+	b.Rand = func() float64 { return 0 } // no jitter: the longest delays
+	var total time.Duration
+	var got []time.Duration
+	for total < 3*time.Minute {
+		d := b.Next()
+		if total < time.Minute && d > 3*time.Second {
+			t.Errorf("delay %v after %v of trying, want at most 3s in the first minute", d, total)
+		}
+		if d > 30*time.Second {
+			t.Errorf("delay %v, want at most 30s", d)
+		}
+		total += d
+		got = append(got, d)
+	}
+	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 3 * time.Second}
+	for i, w := range want {
+		if got[i] != w {
+			t.Errorf("delay %d = %v, want %v", i+1, got[i], w)
+		}
+	}
+	tail := got[len(got)-3:]
+	for _, d := range tail {
+		if d != 30*time.Second {
+			t.Errorf("late delays %v, want 30s each once the outage is long", tail)
+			break
+		}
+	}
+	b.Reset()
+	if d := b.Next(); d != 500*time.Millisecond {
+		t.Errorf("first delay after Reset = %v, want 500ms", d)
+	}
+}
+
 func TestJitterStaysInRange(t *testing.T) {
 	tests := []struct {
 		rand     float64

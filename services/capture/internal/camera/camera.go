@@ -37,6 +37,11 @@ const (
 	// without a frame for staleAfter reports 0 fps.
 	rateWindow = 2 * time.Second
 	staleAfter = 3 * time.Second
+	// defaultStallAfter is the shortest time without a frame after which a
+	// streaming camera is reported reconnecting; a slow source gets
+	// stallIntervals of its own frame interval.
+	defaultStallAfter = 2 * time.Second
+	stallIntervals    = 4
 )
 
 // OpenFunc opens a camera's source.
@@ -60,6 +65,10 @@ type Options struct {
 	// ResetAfter is how long a source must stream for the backoff to start
 	// over; 0 means 30 s.
 	ResetAfter time.Duration
+	// StallAfter is the shortest time without a frame after which a
+	// streaming camera is reported reconnecting while its read still
+	// blocks; 0 means 2 s.
+	StallAfter time.Duration
 }
 
 // Status is a snapshot of a camera for listings, health and metrics. Source
@@ -114,6 +123,9 @@ func New(cfg config.Camera, opts Options) *Camera {
 	}
 	if opts.ResetAfter == 0 {
 		opts.ResetAfter = defaultResetAfter
+	}
+	if opts.StallAfter <= 0 {
+		opts.StallAfter = defaultStallAfter
 	}
 	c := &Camera{
 		cfg:   cfg,
@@ -263,6 +275,12 @@ func (c *Camera) session(ctx context.Context) (streamed time.Duration, err error
 	img, resized := gocv.NewMat(), gocv.NewMat()
 	defer img.Close()
 	defer resized.Close()
+	var reads readClock
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var watcher sync.WaitGroup
+	watcher.Go(func() { c.watch(watchCtx, &reads) })
+	defer watcher.Wait()
+	defer stopWatch()
 	pacer := pace.New(c.cfg.FPS)
 	params := []int{gocv.IMWriteJpegQuality, c.cfg.Quality}
 	for {
@@ -273,6 +291,7 @@ func (c *Camera) session(ctx context.Context) (streamed time.Duration, err error
 			return 0, err
 		}
 		now := time.Now()
+		reads.tick(now)
 		if c.cfg.OnDemand && !c.wanted(now) {
 			return 0, nil
 		}
@@ -305,6 +324,58 @@ func (c *Camera) session(ctx context.Context) (streamed time.Duration, err error
 			c.opts.Observer.FrameEncoded(c.cfg.ID, encode, len(jpeg))
 		}
 	}
+}
+
+// readClock is when a session last read a frame and how long the read
+// before took, shared with its watchdog.
+type readClock struct {
+	last, gap atomic.Int64 // UnixNano, nanoseconds
+}
+
+func (r *readClock) tick(now time.Time) {
+	if prev := r.last.Swap(now.UnixNano()); prev != 0 {
+		r.gap.Store(now.UnixNano() - prev)
+	}
+}
+
+// watch is a session's watchdog. Reads of network streams and devices
+// cannot be interrupted and only fail after FFmpeg's timeouts; until then
+// a camera that stopped sending would look streaming. When no frame came
+// for max(StallAfter, a few frame intervals), watch reports the camera
+// reconnecting; the next frame, or the read failing and the source being
+// reopened, moves it on.
+func (c *Camera) watch(ctx context.Context, reads *readClock) {
+	t := time.NewTicker(c.opts.StallAfter / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			last := reads.last.Load()
+			if last == 0 {
+				continue // not streaming yet: opening has its own timeouts
+			}
+			limit := max(c.opts.StallAfter, stallIntervals*time.Duration(reads.gap.Load()))
+			if quiet := now.Sub(time.Unix(0, last)); quiet > limit {
+				c.stalled(quiet)
+			}
+		}
+	}
+}
+
+// stalled reports a streaming camera whose source sent nothing for quiet.
+func (c *Camera) stalled(quiet time.Duration) {
+	c.mu.Lock()
+	if c.state != StateStreaming {
+		c.mu.Unlock()
+		return
+	}
+	c.state = StateReconnecting
+	c.lastErr = fmt.Sprintf("no frame for %v: the source stalled", quiet.Round(100*time.Millisecond))
+	c.mu.Unlock()
+	c.log.Warn("camera source stalled", "state", StateReconnecting.String(), "no_frame_for", quiet.Round(time.Millisecond).String())
+	c.notify(StateReconnecting)
 }
 
 // published records a frame: the camera is streaming, its size and rate.

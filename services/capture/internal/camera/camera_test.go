@@ -151,6 +151,10 @@ type fake struct {
 	failAfter int  // read error after this many frames (0 = never)
 	panics    bool // panic on the first read
 	size      image.Point
+	// stallAt, when set, makes read number stallAt block until resume is
+	// closed, like a camera that keeps its connection open and sends nothing.
+	stallAt int64
+	resume  chan struct{}
 
 	reads  atomic.Int64
 	closed atomic.Bool
@@ -164,6 +168,13 @@ func (f *fake) Read(ctx context.Context, dst *gocv.Mat) error {
 	n := f.reads.Add(1)
 	if f.failAfter > 0 && n > int64(f.failAfter) {
 		return errors.New("stream lost")
+	}
+	if f.stallAt > 0 && n == f.stallAt {
+		select {
+		case <-f.resume:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	select {
 	case <-time.After(f.interval):
@@ -265,6 +276,34 @@ func TestReconnectsAfterLoss(t *testing.T) {
 	joined := stateList(seen)
 	if !strings.Contains(joined, "streaming,reconnecting,streaming") {
 		t.Errorf("states = %s, want streaming,reconnecting,streaming in order", joined)
+	}
+}
+
+// A source whose read blocks (a stalled camera) is reported reconnecting
+// by the watchdog while the read still hangs, and streaming again when
+// frames resume, without a reopen.
+func TestStalledSourceIsReportedReconnecting(t *testing.T) {
+	resume := make(chan struct{})
+	o := &opener{make: func() *fake { return &fake{interval: 5 * time.Millisecond, stallAt: 20, resume: resume} }}
+	opts := quietOptions()
+	opts.Open = o.open
+	opts.StallAfter = 200 * time.Millisecond
+	c := New(testCamera(t, "stall", "test://"), opts)
+	run(t, c)
+	waitState(t, c, StateStreaming)
+	waitState(t, c, StateReconnecting)
+	st := c.Status()
+	if !strings.Contains(st.LastError, "stalled") {
+		t.Errorf("last error of a stalled camera = %q, want it to say the source stalled", st.LastError)
+	}
+	if got := o.count(); got != 1 {
+		t.Errorf("source opened %d times while the read hangs, want 1", got)
+	}
+	close(resume)
+	waitState(t, c, StateStreaming)
+	frames(t, c, 3)
+	if st := c.Status(); st.LastError != "" || st.Reconnects != 0 {
+		t.Errorf("after the stall ended: last error %q, reconnects %d; want none", st.LastError, st.Reconnects)
 	}
 }
 

@@ -8,17 +8,21 @@ package source
 //     opens ("key;value|key;value"). When the variable is unset OpenCV uses
 //     rtsp_transport=tcp and nothing else, so a stalled camera blocks a read
 //     until OpenCV's own interrupt callback gives up after 30 s. We keep TCP
-//     and add a 5 s socket I/O timeout (FFmpeg >= 5: "timeout" in µs, for
-//     rtsp and http, also bounding the connect), so a camera that stops
-//     sending is detected in about 15 s (OpenCV retries a timed-out read
-//     twice before giving up) instead of 30 s or more.
+//     and add a 3 s socket I/O timeout (FFmpeg >= 5: "timeout" in µs, for
+//     rtsp and http, also bounding the connect), so the read of a camera
+//     that stops sending returns in about 10 s (OpenCV retries a timed-out
+//     read before giving up) instead of 30 s or more, and the source is
+//     reopened. The capture loop's watchdog reports such a camera as
+//     reconnecting within a few seconds already, while the read still
+//     blocks. Shorter timeouts would fail the opening of a camera that is
+//     slow to answer its first DESCRIBE.
 //   - OPENCV_FFMPEG_LOGLEVEL: FFmpeg's own messages go to stderr by
 //     default at "error" level and can contain the stream URL with its
 //     password; -8 (quiet) silences them. Capture reports errors itself.
 //   - OPENCV_LOG_LEVEL: OpenCV's warnings can also name the stream;
 //     SILENT for the same reason.
 const (
-	defaultCaptureOptions = "rtsp_transport;tcp|timeout;5000000"
+	defaultCaptureOptions = "rtsp_transport;tcp|timeout;3000000"
 	defaultFFmpegLogLevel = "-8"
 	defaultOpenCVLogLevel = "SILENT"
 )
