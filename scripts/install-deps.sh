@@ -8,7 +8,7 @@ packages=(
   build-essential pkg-config libopencv-dev
   python3-gi gir1.2-gst-rtsp-server-1.0
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-ugly gstreamer1.0-rtsp
+  gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav
   ffmpeg chromium fonts-dejavu-core ca-certificates git
 )
 
@@ -25,4 +25,4 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 echo "install-deps: installing ${missing[*]}"
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
