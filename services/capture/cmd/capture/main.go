@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/camstream/camstream/services/capture/internal/camera"
 	"github.com/camstream/camstream/services/capture/internal/config"
 	"github.com/camstream/camstream/services/capture/internal/grpcserver"
@@ -48,6 +50,11 @@ type options struct {
 	configPath string
 	shard      config.Shard
 	logLevel   slog.Level
+	// TLS of the gRPC port: server certificate and key, and the CAs of
+	// client certificates (mutual TLS when set). healthListen serves only
+	// gRPC health in plaintext, for probes that cannot speak TLS.
+	tlsCert, tlsKey, tlsClientCA string
+	healthListen                 string
 }
 
 // parseFlags reads the flags, each with an environment twin named at the
@@ -61,6 +68,10 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	configPath := fs.String("config", "", "YAML camera file; without one, $OPENCV_CAMERA_SOURCE as camera cam1, else the test cameras test1 and test2 [$CAPTURE_CONFIG]")
 	shard := fs.String("shard", "", "i/n (or a StatefulSet pod name ending in -i, then /n): own only the cameras whose id hashes to shard i of n [$CAPTURE_SHARD]")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error [$CAPTURE_LOG_LEVEL]")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) of the gRPC port; with --tls-key, gRPC is served over TLS [$CAPTURE_TLS_CERT]")
+	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert [$CAPTURE_TLS_KEY]")
+	tlsClientCA := fs.String("tls-client-ca", "", "PEM CA certificates; when set, gRPC clients must present a certificate signed by one (mutual TLS) [$CAPTURE_TLS_CLIENT_CA]")
+	healthListen := fs.String("health-listen", "", "optional plaintext address serving only gRPC health, for probes that cannot speak TLS (like the kubelet's) [$CAPTURE_HEALTH_LISTEN]")
 	fs.Usage = func() {
 		fmt.Fprintln(stdout, "Usage: capture [flags]\n\nReads cameras with OpenCV, encodes each frame to JPEG once and serves the frames over gRPC.\n\nFlags:")
 		fs.SetOutput(stdout)
@@ -90,7 +101,8 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if err != nil {
 		return options{}, err
 	}
-	opts := options{listen: *listen, httpListen: *httpListen, configPath: *configPath}
+	opts := options{listen: *listen, httpListen: *httpListen, configPath: *configPath,
+		tlsCert: *tlsCert, tlsKey: *tlsKey, tlsClientCA: *tlsClientCA, healthListen: *healthListen}
 	if opts.shard, err = config.ParseShard(*shard); err != nil {
 		return options{}, fmt.Errorf("--shard: %w", err)
 	}
@@ -127,6 +139,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	cams := opts.shard.Filter(all)
+	creds, err := serverCredentials(opts.tlsCert, opts.tlsKey, opts.tlsClientCA)
+	if err != nil {
+		return err
+	}
 
 	grpcLn, err := net.Listen("tcp", opts.listen)
 	if err != nil {
@@ -138,6 +154,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("--http-listen: %w", err)
 	}
 	defer httpLn.Close()
+	var healthLn net.Listener
+	if opts.healthListen != "" {
+		if healthLn, err = net.Listen("tcp", opts.healthListen); err != nil {
+			return fmt.Errorf("--health-listen: %w", err)
+		}
+		defer healthLn.Close()
+	}
 
 	// OpenCV reads these when it opens the first stream.
 	for _, v := range source.FFmpegEnv(getenv) {
@@ -150,7 +173,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	m := metrics.New(func() []camera.Status { return set.Statuses() })
 	set = camera.NewSet(cams, camera.Options{Logger: log, Observer: m})
 	srv := grpcserver.New(set, log)
-	grpcServer := srv.NewGRPCServer()
+	var serverOpts []grpc.ServerOption
+	if creds != nil {
+		serverOpts = append(serverOpts, grpc.Creds(creds))
+	}
+	grpcServer := srv.NewGRPCServer(serverOpts...)
+	healthServer := srv.NewHealthServer()
 	var ready atomic.Bool
 	httpServer := httpserver.New(opts.httpListen, m.Handler(), ready.Load)
 	httpServer.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
@@ -159,8 +187,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer stopCams()
 	var wg sync.WaitGroup
 	wg.Go(func() { set.Run(camCtx) })
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 3)
 	wg.Go(func() { serveErr <- serveGRPC(grpcServer, grpcLn) })
+	if healthLn != nil {
+		wg.Go(func() { serveErr <- serveGRPC(healthServer, healthLn) })
+	}
 	wg.Go(func() { serveErr <- serveHTTP(httpServer, httpLn) })
 	ready.Store(true)
 
@@ -171,6 +202,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			"fps", c.FPS, "width", c.Width, "quality", c.Quality, "on_demand", c.OnDemand)
 	}
 	log.Info("capture listening", "grpc", grpcLn.Addr().String(), "http", httpLn.Addr().String(),
+		"tls", creds != nil, "mutual_tls", opts.tlsClientCA != "", "health", addrOf(healthLn),
 		"shard", opts.shard.String(), "cameras", ids, "configured", len(all))
 	if len(cams) == 0 {
 		log.Warn("this shard owns none of the configured cameras", "shard", opts.shard.String(), "configured", len(all))
@@ -183,6 +215,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log.Info("capture shutting down")
 	ready.Store(false)
 	srv.Shutdown(grpcServer, shutdownTimeout)
+	healthServer.Stop()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if serr := httpServer.Shutdown(shutdownCtx); serr != nil && err == nil {
@@ -192,6 +225,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	wg.Wait()
 	log.Info("capture stopped")
 	return err
+}
+
+// addrOf is ln's address, or "" without a listener.
+func addrOf(ln net.Listener) string {
+	if ln == nil {
+		return ""
+	}
+	return ln.Addr().String()
 }
 
 func serveGRPC(s interface{ Serve(net.Listener) error }, ln net.Listener) error {

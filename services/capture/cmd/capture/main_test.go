@@ -8,6 +8,7 @@ import (
 	"flag"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -62,7 +63,8 @@ func TestHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("parseFlags(--help) = %v, want flag.ErrHelp", err)
 	}
-	for _, env := range []string{"[$CAPTURE_LISTEN]", "[$CAPTURE_HTTP_LISTEN]", "[$CAPTURE_CONFIG]", "[$CAPTURE_SHARD]", "[$CAPTURE_LOG_LEVEL]"} {
+	for _, env := range []string{"[$CAPTURE_LISTEN]", "[$CAPTURE_HTTP_LISTEN]", "[$CAPTURE_CONFIG]", "[$CAPTURE_SHARD]", "[$CAPTURE_LOG_LEVEL]",
+		"[$CAPTURE_TLS_CERT]", "[$CAPTURE_TLS_KEY]", "[$CAPTURE_TLS_CLIENT_CA]", "[$CAPTURE_HEALTH_LISTEN]"} {
 		if !strings.Contains(stdout.String(), env) {
 			t.Errorf("--help lacks %s:\n%s", env, stdout.String())
 		}
@@ -133,4 +135,31 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Incomplete or unreadable TLS settings stop capture with a message that
+// names the flag to fix (the working case is an end-to-end test).
+func TestServerCredentialsErrors(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	tests := []struct {
+		name                string
+		cert, key, clientCA string
+		wantErr             string
+	}{
+		{"cert without key", "c.pem", "", "", "--tls-cert and --tls-key go together"},
+		{"key without cert", "", "k.pem", "", "--tls-cert and --tls-key go together"},
+		{"client CA without cert", "", "", "ca.pem", "--tls-client-ca needs --tls-cert"},
+		{"unreadable files", missing, missing, "", "--tls-cert/--tls-key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := serverCredentials(tt.cert, tt.key, tt.clientCA)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("serverCredentials error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+	if creds, err := serverCredentials("", "", ""); creds != nil || err != nil {
+		t.Errorf("serverCredentials without files = %v, %v; want plaintext (nil, nil)", creds, err)
+	}
 }

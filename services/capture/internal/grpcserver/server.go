@@ -74,15 +74,26 @@ func (s *Server) setHealth(id string, st camera.State) {
 func (s *Server) NewGRPCServer(extra ...grpc.ServerOption) *grpc.Server {
 	opts := append([]grpc.ServerOption{
 		grpc.ForceServerCodecV2(newCodec()),
-		// Drop connections of peers that vanished without closing them,
-		// so their subscriptions end; allow clients' own keepalive pings.
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		// Drop connections of peers that vanished without closing them
+		// (a killed node, a black-holed network), so their subscriptions
+		// end: a ping after 10 s without a word from the peer, unanswered
+		// for 5 s, closes the connection, within 15 s of the silence.
+		// Allow clients' own keepalive pings.
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	}, extra...)
 	g := grpc.NewServer(opts...)
 	camstreamv1.RegisterCaptureServiceServer(g, s)
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)
+	return g
+}
+
+// NewHealthServer returns a gRPC server with only the health service, for
+// a plaintext probe port next to a TLS gRPC port.
+func (s *Server) NewHealthServer() *grpc.Server {
+	g := grpc.NewServer()
+	healthpb.RegisterHealthServer(g, s.health)
 	return g
 }
 

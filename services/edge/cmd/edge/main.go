@@ -43,6 +43,10 @@ type config struct {
 	maxViewers int
 	logLevel   slog.Level
 	grace      time.Duration
+	// TLS to capture: on, the CA of the captures' certificates, and the
+	// edge's client certificate and key for mutual TLS.
+	captureTLS                         bool
+	captureCA, captureCert, captureKey string
 }
 
 // parseFlags reads the flags, each with an environment twin; a flag given on
@@ -56,6 +60,10 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	maxViewers := fs.Int("max-viewers", 0, "most open streams; beyond it new viewers get 503 (0: no limit) [$EDGE_MAX_VIEWERS]")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error [$EDGE_LOG_LEVEL]")
 	grace := fs.Duration("upstream-grace", 5*time.Second, "how long a camera's upstream stays open after its last viewer leaves [$EDGE_UPSTREAM_GRACE]")
+	captureTLSOn := fs.Bool("capture-tls", false, "connect to capture over TLS (implied by the --capture-ca, --capture-cert and --capture-key flags) [$EDGE_CAPTURE_TLS]")
+	captureCA := fs.String("capture-ca", "", "PEM CA certificates that sign capture's certificate; empty: the system's [$EDGE_CAPTURE_CA]")
+	captureCert := fs.String("capture-cert", "", "PEM client certificate presented to capture, for mutual TLS [$EDGE_CAPTURE_CERT]")
+	captureKey := fs.String("capture-key", "", "PEM private key of --capture-cert [$EDGE_CAPTURE_KEY]")
 	fs.Usage = func() {
 		fmt.Fprintln(stdout, "Usage: edge [flags]\n\nServes camera streams from capture services to browsers.\n\nFlags:")
 		fs.SetOutput(stdout)
@@ -86,7 +94,8 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 		return config{}, err
 	}
 
-	cfg := config{listen: *listen, authToken: *authToken, maxViewers: *maxViewers, grace: *grace}
+	cfg := config{listen: *listen, authToken: *authToken, maxViewers: *maxViewers, grace: *grace,
+		captureTLS: *captureTLSOn, captureCA: *captureCA, captureCert: *captureCert, captureKey: *captureKey}
 	for _, t := range strings.Split(*capture, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			cfg.targets = append(cfg.targets, t)
@@ -128,8 +137,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
 
+	tlsConfig, err := captureTLS(cfg.captureTLS, cfg.captureCA, cfg.captureCert, cfg.captureKey)
+	if err != nil {
+		return err
+	}
 	m := metrics.New()
-	pool, err := upstream.New(log.With("component", "upstream"), upstream.Config{Targets: cfg.targets, Metrics: m})
+	pool, err := upstream.New(log.With("component", "upstream"), upstream.Config{Targets: cfg.targets, TLS: tlsConfig, Metrics: m})
 	if err != nil {
 		return err
 	}
@@ -159,7 +172,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	wg.Go(func() { pool.Run(runCtx) })
 	serveErr := make(chan error, 1)
 	wg.Go(func() { serveErr <- httpServer.Serve(ln) })
-	log.Info("edge listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()), "capture", cfg.targets, "auth", cfg.authToken != "")
+	log.Info("edge listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()), "capture", cfg.targets,
+		"capture_tls", tlsConfig != nil, "capture_mutual_tls", cfg.captureCert != "", "auth", cfg.authToken != "")
 
 	select {
 	case <-ctx.Done():

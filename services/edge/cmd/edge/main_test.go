@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -161,5 +162,34 @@ func TestRunFailsOnBusyPort(t *testing.T) {
 	err = run(context.Background(), []string{"--listen", l.Addr().String()}, env(nil), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "listen on") {
 		t.Errorf("run on a busy port: %v, want a listen error", err)
+	}
+}
+
+// Incomplete or unreadable TLS settings stop the edge with a message that
+// names the flag to fix (the working case is an end-to-end test).
+func TestCaptureTLSErrors(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	tests := []struct {
+		name          string
+		ca, cert, key string
+		wantErr       string
+	}{
+		{"cert without key", "", "c.pem", "", "--capture-cert and --capture-key go together"},
+		{"unreadable CA", missing, "", "", "--capture-ca"},
+		{"unreadable cert", "", missing, missing, "--capture-cert/--capture-key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := captureTLS(false, tt.ca, tt.cert, tt.key)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("captureTLS error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+	if cfg, err := captureTLS(false, "", "", ""); cfg != nil || err != nil {
+		t.Errorf("captureTLS without flags = %v, %v; want plaintext (nil, nil)", cfg, err)
+	}
+	if cfg, err := captureTLS(true, "", "", ""); cfg == nil || err != nil {
+		t.Errorf("captureTLS with --capture-tls = %v, %v; want TLS with the system roots", cfg, err)
 	}
 }
