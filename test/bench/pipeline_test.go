@@ -8,9 +8,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +33,7 @@ type pipeline struct {
 	rtsp    *rtspserver.Server
 	capture *harness.Process
 	grpc    string
+	metrics string // capture's /metrics URL
 	edges   []*harness.Process
 	urls    []string
 }
@@ -59,8 +63,10 @@ func startPipeline(b *testing.B, o pipelineOptions) *pipeline {
 		b.Fatal(err)
 	}
 	p.grpc = fmt.Sprintf("127.0.0.1:%d", harness.FreePort(b))
+	captureHTTP := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(b))
+	p.metrics = "http://" + captureHTTP + "/metrics"
 	p.capture = harness.Start(b, harness.Bin(b, "capture"), []string{
-		"--listen", p.grpc, "--http-listen", fmt.Sprintf("127.0.0.1:%d", harness.FreePort(b)),
+		"--listen", p.grpc, "--http-listen", captureHTTP,
 		"--config", path, "--log-level", "warn"})
 	for range max(o.edges, 1) {
 		addr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(b))
@@ -99,6 +105,22 @@ type cameraInfo struct {
 	Subscribers int     `json:"subscribers"`
 }
 
+// waitCaptureState waits until capture itself reports the camera in state
+// (the edge's list may be a few seconds old).
+func (p *pipeline) waitCaptureState(b *testing.B, state string) {
+	b.Helper()
+	want := fmt.Sprintf("camstream_capture_camera_state{camera=%q,state=%q} 1", camera, state)
+	harness.WaitFor(b, 30*time.Second, "capture reports camera "+state, func() bool {
+		resp, err := http.Get(p.metrics)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return err == nil && strings.Contains(string(body), want)
+	})
+}
+
 func (p *pipeline) cameraInfo() (cameraInfo, error) {
 	resp, err := http.Get(p.urls[0] + "/api/cameras")
 	if err != nil {
@@ -124,6 +146,10 @@ func (p *pipeline) streamURL(edge int) string {
 // usage is what the processes used during the measured window.
 type usage struct {
 	captureCPU, edgeCPU float64 // % of one core
+	edgeUser, edgeSys   float64 // edgeCPU split into user and kernel time
+	clientCPU           float64 // the load client (this process), % of one core
+	machineBusy         float64 // all CPUs, % of the machine
+	loadAvg             float64 // one-minute load average at the end
 	edgeRSS             int64   // bytes, the largest edge
 }
 
@@ -134,18 +160,22 @@ func (p *pipeline) measureUsage(b *testing.B, start, end time.Time) func() usage
 	go func() {
 		time.Sleep(time.Until(start))
 		var u usage
-		capture, err := harness.StartCPU(p.capture.Pid())
+		pids := []int{p.capture.Pid(), os.Getpid()}
+		for _, e := range p.edges {
+			pids = append(pids, e.Pid())
+		}
+		before := make([]cpuSplit, len(pids))
+		for i, pid := range pids {
+			var err error
+			if before[i], err = readCPUSplit(pid); err != nil {
+				b.Error(err)
+			}
+		}
+		busy0, total0, err := machineBusy()
 		if err != nil {
 			b.Error(err)
 		}
-		var edges []*harness.CPUMeter
-		for _, e := range p.edges {
-			m, err := harness.StartCPU(e.Pid())
-			if err != nil {
-				b.Error(err)
-			}
-			edges = append(edges, m)
-		}
+		t0 := time.Now()
 		time.Sleep(time.Until(end) - 500*time.Millisecond)
 		for _, e := range p.edges {
 			if rss, err := harness.RSS(e.Pid()); err == nil {
@@ -153,15 +183,29 @@ func (p *pipeline) measureUsage(b *testing.B, start, end time.Time) func() usage
 			}
 		}
 		time.Sleep(time.Until(end))
-		if capture != nil {
-			u.captureCPU, _ = capture.Percent()
-		}
-		for _, m := range edges {
-			if m != nil {
-				pct, _ := m.Percent()
-				u.edgeCPU += pct
+		elapsed := time.Since(t0).Seconds()
+		pct := func(d time.Duration) float64 { return 100 * d.Seconds() / elapsed }
+		for i, pid := range pids {
+			after, err := readCPUSplit(pid)
+			if err != nil {
+				continue
+			}
+			user, sys := pct(after.user-before[i].user), pct(after.sys-before[i].sys)
+			switch i {
+			case 0:
+				u.captureCPU = user + sys
+			case 1:
+				u.clientCPU = user + sys
+			default:
+				u.edgeUser += user
+				u.edgeSys += sys
 			}
 		}
+		u.edgeCPU = u.edgeUser + u.edgeSys
+		if busy1, total1, err := machineBusy(); err == nil && total1 > total0 {
+			u.machineBusy = 100 * float64(busy1-busy0) / float64(total1-total0)
+		}
+		u.loadAvg = loadAverage()
 		done <- u
 	}()
 	return func() usage { return <-done }
@@ -171,6 +215,10 @@ func (p *pipeline) measureUsage(b *testing.B, start, end time.Time) func() usage
 // measures the processes meanwhile.
 func (p *pipeline) load(b *testing.B, viewers int, slowFraction float64) (loadclient.Result, usage) {
 	b.Helper()
+	slowRate := 0
+	if slowFraction > 0 {
+		slowRate = p.partSize(b) // one frame a second
+	}
 	ramp := time.Duration(viewers) * time.Millisecond
 	start := time.Now().Add(ramp + warmup)
 	wait := p.measureUsage(b, start, start.Add(measured))
@@ -183,7 +231,7 @@ func (p *pipeline) load(b *testing.B, viewers int, slowFraction float64) (loadcl
 		go func() {
 			res, err := loadclient.Run(context.Background(), loadclient.Config{
 				URL: p.streamURL(i), Viewers: n, SlowFraction: slowFraction,
-				SlowInterval: time.Second, SlowReadBuffer: 64 << 10,
+				SlowRate: slowRate, SlowReadBuffer: slowReadBuffer, SlowChunk: slowChunk,
 				RampUp: ramp, Warmup: warmup, Duration: measured,
 			})
 			if err != nil {
@@ -220,7 +268,36 @@ func report(b *testing.B, res loadclient.Result, u usage) {
 	b.ReportMetric(u.edgeCPU+u.captureCPU, "total-cpu-%")
 	b.ReportMetric(float64(u.edgeRSS)/(1<<20), "edge-rss-MiB")
 	b.ReportMetric(res.BytesPerSec/1e6, "MB/s")
-	b.Logf("%s capture_cpu=%.1f%% edge_cpu=%.1f%% edge_rss=%.1fMiB", res, u.captureCPU, u.edgeCPU, float64(u.edgeRSS)/(1<<20))
+	b.ReportMetric(u.edgeUser, "edge-user-%")
+	b.ReportMetric(u.edgeSys, "edge-sys-%")
+	b.ReportMetric(u.clientCPU, "client-cpu-%")
+	b.ReportMetric(u.machineBusy, "machine-busy-%")
+	b.ReportMetric(u.loadAvg, "loadavg")
+	b.Logf("%s capture_cpu=%.1f%% edge_cpu=%.1f%% (user %.1f%%, sys %.1f%%) client_cpu=%.1f%% machine_busy=%.1f%% loadavg=%.2f edge_rss=%.1fMiB",
+		res, u.captureCPU, u.edgeCPU, u.edgeUser, u.edgeSys, u.clientCPU, u.machineBusy, u.loadAvg, float64(u.edgeRSS)/(1<<20))
+}
+
+// Slow viewers' link: a small receive buffer (the kernel doubles it) read
+// 1 KiB at a time at one frame's bytes a second.
+const (
+	slowReadBuffer = 4096
+	slowChunk      = 1024
+)
+
+// partSize is the size of one MJPEG part of the camera: its snapshot plus
+// the part's headers.
+func (p *pipeline) partSize(b *testing.B) int {
+	b.Helper()
+	resp, err := http.Get(p.urls[0] + "/cameras/" + camera + "/snapshot.jpg")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("snapshot: status %d, %d bytes, %v", resp.StatusCode, n, err)
+	}
+	return int(n) + 150
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -238,8 +315,10 @@ func BenchmarkViewers(b *testing.B) {
 	}
 }
 
-// BenchmarkSlowViewers: 10 % of the viewers read one frame a second; the
-// others must keep their rate and the slow ones must get fresh frames.
+// BenchmarkSlowViewers: 10 % of the viewers are on a link that carries one
+// frame a second; the others must keep their rate and the slow ones must
+// get fresh frames: a frame's wait before its first byte leaves the link
+// (age minus transfer time) at most about one frame interval.
 func BenchmarkSlowViewers(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("viewers=%d", n), func(b *testing.B) {
@@ -250,6 +329,10 @@ func BenchmarkSlowViewers(b *testing.B) {
 				b.ReportMetric(res.SlowFPSMedian, "slow-fps")
 				b.ReportMetric(ms(res.SlowAgeP50), "slow-age-p50-ms")
 				b.ReportMetric(ms(res.SlowAgeMax), "slow-age-max-ms")
+				b.ReportMetric(ms(res.SlowTransferP50), "slow-transfer-p50-ms")
+				b.ReportMetric(ms(res.SlowWaitP50), "slow-wait-p50-ms")
+				b.ReportMetric(ms(res.SlowWaitP90), "slow-wait-p90-ms")
+				b.ReportMetric(ms(res.SlowWaitMax), "slow-wait-max-ms")
 			}
 		})
 	}
@@ -307,4 +390,42 @@ func (p *pipeline) stop() {
 		e.Kill()
 	}
 	p.capture.Kill()
+}
+
+// BenchmarkFirstFrame: from a viewer's GET to its first part fully
+// received, the median of several tries, with the edge holding no upstream
+// for the camera (its grace is short and has passed): for a camera that is
+// streaming, and for an on-demand camera that has gone idle (its source
+// closed), which capture must open first.
+func BenchmarkFirstFrame(b *testing.B) {
+	const tries = 5
+	for _, c := range []struct {
+		name     string
+		onDemand bool
+	}{{"streaming", false}, {"on-demand-idle", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			p := startPipeline(b, pipelineOptions{edges: 1, onDemand: c.onDemand, edgeArgs: []string{"--upstream-grace", "100ms"}})
+			for b.Loop() {
+				var ds []time.Duration
+				for range tries {
+					if c.onDemand {
+						p.waitCaptureState(b, "idle")
+					} else {
+						time.Sleep(500 * time.Millisecond) // past the edge's upstream grace
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					d, err := loadclient.FirstFrame(ctx, p.streamURL(0))
+					cancel()
+					if err != nil {
+						b.Fatal(err)
+					}
+					ds = append(ds, d)
+				}
+				slices.Sort(ds)
+				b.ReportMetric(ms(ds[len(ds)/2]), "first-frame-ms")
+				b.ReportMetric(ms(ds[len(ds)-1]), "first-frame-max-ms")
+				b.Logf("first frame after %v", ds)
+			}
+		})
+	}
 }

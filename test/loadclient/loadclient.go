@@ -4,6 +4,11 @@
 // bytes. It speaks just enough HTTP/1.1 to read one multipart stream per TCP
 // connection and parses parts without allocating, so that one process can
 // play a thousand viewers without becoming the bottleneck.
+//
+// A slow viewer is a slow link, not a reader that pauses: it reads at a
+// fixed rate in small chunks through a small socket receive buffer, so the
+// bytes queued for it are the server's doing, and the age of each frame is
+// measured when the frame has fully arrived.
 package loadclient
 
 import (
@@ -12,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"sort"
@@ -26,12 +32,16 @@ type Config struct {
 	URL string
 	// Viewers is the number of concurrent connections.
 	Viewers int
-	// SlowFraction of the viewers read one frame every SlowInterval.
+	// SlowFraction of the viewers are on a slow link of SlowRate bytes per
+	// second (default 50 000: one 50 KB frame a second).
 	SlowFraction float64
-	SlowInterval time.Duration
+	SlowRate     int
 	// SlowReadBuffer is the socket receive buffer of slow viewers in bytes
-	// (a small one emulates a slow link rather than a large kernel buffer).
+	// (the link's own buffer; default 4096, the kernel doubles it).
 	SlowReadBuffer int
+	// SlowChunk is how many bytes a slow viewer reads at a time (default
+	// 1024), so that bytes leave the socket evenly.
+	SlowChunk int
 	// Warmup is excluded from the figures; Duration is measured.
 	Warmup   time.Duration
 	Duration time.Duration
@@ -48,8 +58,13 @@ type Result struct {
 	SlowFPSMedian float64
 	// Latency of the fast viewers' frames (capture → fully received).
 	LatencyP50, LatencyP99, LatencyMax time.Duration
-	// Age of the slow viewers' frames when received.
-	SlowAgeP50, SlowAgeMax time.Duration
+	// Age of the slow viewers' frames when fully received, how long each
+	// took to cross the link (first byte to last), and how long each waited
+	// before its first byte came out of the link (age minus transfer): the
+	// server's choice of frame and the bytes queued ahead of it.
+	SlowAgeP50, SlowAgeMax                time.Duration
+	SlowTransferP50                       time.Duration
+	SlowWaitP50, SlowWaitP90, SlowWaitMax time.Duration
 	// Skipped is the share of sequence numbers fast viewers did not get.
 	Skipped float64
 	// BytesPerSec over all viewers.
@@ -60,11 +75,16 @@ type Result struct {
 
 func (r Result) String() string {
 	return fmt.Sprintf("viewers=%d slow=%d failed=%d fps_median=%.2f fps_min=%.2f slow_fps=%.2f "+
-		"latency_p50=%s latency_p99=%s latency_max=%s slow_age_p50=%s slow_age_max=%s skipped=%.2f%% MB/s=%.1f",
+		"latency_p50=%s latency_p99=%s latency_max=%s slow_age_p50=%s slow_age_max=%s slow_transfer_p50=%s "+
+		"slow_wait_p50=%s slow_wait_p90=%s slow_wait_max=%s skipped=%.2f%% MB/s=%.1f",
 		r.Viewers, r.Slow, r.Failed, r.FPSMedian, r.FPSMin, r.SlowFPSMedian,
-		r.LatencyP50.Round(10*time.Microsecond), r.LatencyP99.Round(10*time.Microsecond),
-		r.LatencyMax.Round(10*time.Microsecond), r.SlowAgeP50.Round(10*time.Microsecond),
-		r.SlowAgeMax.Round(10*time.Microsecond), 100*r.Skipped, r.BytesPerSec/1e6)
+		round(r.LatencyP50), round(r.LatencyP99), round(r.LatencyMax), round(r.SlowAgeP50),
+		round(r.SlowAgeMax), round(r.SlowTransferP50), round(r.SlowWaitP50), round(r.SlowWaitP90),
+		round(r.SlowWaitMax), 100*r.Skipped, r.BytesPerSec/1e6)
+}
+
+func round(d time.Duration) time.Duration {
+	return d.Round(10 * time.Microsecond)
 }
 
 // Run applies the load and returns the figures. It returns an error only
@@ -77,8 +97,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Viewers <= 0 || cfg.Duration <= 0 {
 		return Result{}, errors.New("viewers and duration must be positive")
 	}
-	if cfg.SlowInterval <= 0 {
-		cfg.SlowInterval = time.Second
+	if cfg.SlowRate <= 0 {
+		cfg.SlowRate = 50_000
+	}
+	if cfg.SlowReadBuffer <= 0 {
+		cfg.SlowReadBuffer = 4096
+	}
+	if cfg.SlowChunk <= 0 {
+		cfg.SlowChunk = 1024
 	}
 	slowN := int(float64(cfg.Viewers)*cfg.SlowFraction + 0.5)
 	start := time.Now().Add(cfg.RampUp + cfg.Warmup)
@@ -122,13 +148,14 @@ type viewer struct {
 	bytes    int64
 	firstSeq uint64
 	lastSeq  uint64
-	lat      []time.Duration
+	lat      []time.Duration // latency (fast) or age (slow) at full receipt
+	transfer []time.Duration // slow: first byte to last byte of each part
 	err      error
 }
 
 func (v *viewer) run(ctx context.Context) {
 	d := net.Dialer{}
-	if v.slow && v.cfg.SlowReadBuffer > 0 {
+	if v.slow {
 		size := v.cfg.SlowReadBuffer
 		d.Control = func(_, _ string, c syscall.RawConn) error {
 			var serr error
@@ -155,12 +182,18 @@ func (v *viewer) run(ctx context.Context) {
 		v.err = err
 		return
 	}
-	r := bufio.NewReaderSize(conn, 64<<10)
+	var r *bufio.Reader
+	if v.slow {
+		r = bufio.NewReaderSize(&linkReader{r: conn, rate: float64(v.cfg.SlowRate), chunk: v.cfg.SlowChunk, start: time.Now()}, v.cfg.SlowChunk)
+	} else {
+		r = bufio.NewReaderSize(conn, 64<<10)
+	}
 	if err := readResponseHead(r); err != nil {
 		v.err = err
 		return
 	}
 	for {
+		begin := time.Now()
 		p, err := readPart(r)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -177,15 +210,33 @@ func (v *viewer) run(ctx context.Context) {
 			v.lastSeq = p.seq
 			v.bytes += int64(p.length)
 			v.lat = append(v.lat, now.Sub(p.captured))
-		}
-		if v.slow {
-			select {
-			case <-time.After(v.cfg.SlowInterval):
-			case <-ctx.Done():
-				return
+			if v.slow {
+				v.transfer = append(v.transfer, now.Sub(begin))
 			}
 		}
 	}
+}
+
+// linkReader reads at most rate bytes per second, chunk bytes at a time:
+// a slow link. The connection's close (at the end of the run) ends a read.
+type linkReader struct {
+	r     io.Reader
+	rate  float64
+	chunk int
+	start time.Time
+	n     int64
+}
+
+func (l *linkReader) Read(p []byte) (int, error) {
+	if len(p) > l.chunk {
+		p = p[:l.chunk]
+	}
+	if d := time.Until(l.start.Add(time.Duration(float64(l.n) / l.rate * float64(time.Second)))); d > 0 {
+		time.Sleep(d)
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	return n, err
 }
 
 type part struct {
@@ -307,7 +358,7 @@ func parseUnixSeconds(b []byte) time.Time {
 func summarize(vs []*viewer, window time.Duration) Result {
 	var res Result
 	var fast, slow []float64
-	var lat, age []time.Duration
+	var lat, age, transfer, wait []time.Duration
 	var got, want uint64
 	var total int64
 	for _, v := range vs {
@@ -325,6 +376,10 @@ func summarize(vs []*viewer, window time.Duration) Result {
 			res.Slow++
 			slow = append(slow, fps)
 			age = append(age, v.lat...)
+			transfer = append(transfer, v.transfer...)
+			for i, a := range v.lat {
+				wait = append(wait, a-v.transfer[i])
+			}
 			continue
 		}
 		fast = append(fast, fps)
@@ -338,6 +393,8 @@ func summarize(vs []*viewer, window time.Duration) Result {
 	res.SlowFPSMedian = median(slow)
 	res.LatencyP50, res.LatencyP99, res.LatencyMax = quantile(lat, 0.5), quantile(lat, 0.99), quantile(lat, 1)
 	res.SlowAgeP50, res.SlowAgeMax = quantile(age, 0.5), quantile(age, 1)
+	res.SlowTransferP50 = quantile(transfer, 0.5)
+	res.SlowWaitP50, res.SlowWaitP90, res.SlowWaitMax = quantile(wait, 0.5), quantile(wait, 0.9), quantile(wait, 1)
 	if want > 0 {
 		res.Skipped = 1 - float64(got)/float64(want)
 	}
@@ -372,4 +429,34 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 	i := int(q * float64(len(ds)-1))
 	return ds[i]
+}
+
+// FirstFrame opens one stream and returns how long it took from the
+// request (connection included) until its first part had fully arrived.
+func FirstFrame(ctx context.Context, streamURL string) (time.Duration, error) {
+	u, err := url.Parse(streamURL)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return 0, fmt.Errorf("stream URL %q: want http://host:port/path", streamURL)
+	}
+	start := time.Now()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", u.Host)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: camstream-load\r\n\r\n"
+	if _, err := conn.Write([]byte(req)); err != nil {
+		return 0, err
+	}
+	r := bufio.NewReaderSize(conn, 64<<10)
+	if err := readResponseHead(r); err != nil {
+		return 0, err
+	}
+	if _, err := readPart(r); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
 }

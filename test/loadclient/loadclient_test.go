@@ -45,8 +45,8 @@ func mjpegServer(t *testing.T, fps int, n int, lag time.Duration) *httptest.Serv
 func TestRunMeasuresFramesAndLatency(t *testing.T) {
 	srv := mjpegServer(t, 20, 5000, 30*time.Millisecond)
 	res, err := Run(context.Background(), Config{
-		URL: srv.URL + "/stream.mjpeg", Viewers: 10, SlowFraction: 0.2, SlowInterval: 500 * time.Millisecond,
-		SlowReadBuffer: 4096, Warmup: 300 * time.Millisecond, Duration: 2 * time.Second,
+		URL: srv.URL + "/stream.mjpeg", Viewers: 10, SlowFraction: 0.2, SlowRate: 10_000,
+		SlowReadBuffer: 4096, SlowChunk: 512, Warmup: 300 * time.Millisecond, Duration: 2 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +63,14 @@ func TestRunMeasuresFramesAndLatency(t *testing.T) {
 		t.Errorf("fps median = %.1f, want about 20", res.FPSMedian)
 	}
 	if res.SlowFPSMedian > 3 {
-		t.Errorf("slow fps median = %.1f, want at most 2 (one read per 500ms)", res.SlowFPSMedian)
+		t.Errorf("slow fps median = %.1f, want at most 2 (10 000 B/s over 5 KB parts)", res.SlowFPSMedian)
+	}
+	// A 5 KB part crosses a 10 000 B/s link in about 500 ms.
+	if res.SlowTransferP50 < 300*time.Millisecond {
+		t.Errorf("slow transfer p50 = %v, want about 500ms", res.SlowTransferP50)
+	}
+	if res.SlowWaitP50 > res.SlowAgeP50 {
+		t.Errorf("slow wait p50 = %v, want at most the age p50 %v", res.SlowWaitP50, res.SlowAgeP50)
 	}
 	if res.LatencyP50 < 30*time.Millisecond {
 		t.Errorf("latency p50 = %v, want ≥ the 30ms the server backdated", res.LatencyP50)
@@ -106,5 +113,22 @@ func TestParseUnixSeconds(t *testing.T) {
 		if got := parseUnixSeconds([]byte(tc.in)); !got.Equal(tc.want) {
 			t.Errorf("parseUnixSeconds(%q) = %v, want %v", tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestFirstFrame(t *testing.T) {
+	srv := mjpegServer(t, 20, 5000, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := FirstFrame(ctx, srv.URL+"/stream.mjpeg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server's first part goes out at its first tick, 50 ms in.
+	if d < 40*time.Millisecond {
+		t.Errorf("first frame after %v, want at least the server's 50ms tick", d)
+	}
+	if _, err := FirstFrame(ctx, "http://127.0.0.1:1/x"); err == nil {
+		t.Error("FirstFrame of a closed port: nil error, want one")
 	}
 }
