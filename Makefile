@@ -73,7 +73,9 @@ lint: $(TOOLS)/buf
 
 ## test: everything CI runs: generated-code drift, lint, build, all tests
 test: tools gen-check lint build
-	for m in $(MODULES); do (cd $$m && $(GO) test $(TEST_FLAGS) ./...); done
+	@fail=""; for m in $(MODULES); do \
+	  echo "== go test $$m"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...) || fail="$$fail $$m"; \
+	done; if [ -n "$$fail" ]; then echo "FAILED in:$$fail"; exit 1; fi
 
 ## run: build, start capture with the built-in test cameras and edge on :8080
 run: build
