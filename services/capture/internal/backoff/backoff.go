@@ -33,14 +33,14 @@ type Backoff struct {
 	waited  time.Duration // sum of the delays (before jitter) since Reset
 }
 
-// New returns the delays capture uses: 0.5 s, 1 s, 2 s, then 3 s until a
-// minute of trying has passed, then 6 s, 12 s, 24 s and 30 s from then on;
+// New returns the delays capture uses: 0.5 s, 1 s, then 2 s until a
+// minute of trying has passed, then 4 s, 8 s, 16 s and 30 s from then on;
 // each up to half shorter at random so that cameras that failed together
 // do not retry in lockstep.
 func New() *Backoff {
 	return &Backoff{
 		Min: 500 * time.Millisecond, Max: 30 * time.Second,
-		FastMax: 3 * time.Second, FastFor: time.Minute,
+		FastMax: 2 * time.Second, FastFor: time.Minute,
 		Jitter: 0.5,
 	}
 }

@@ -23,7 +23,7 @@ func TestNextGrowsToCap(t *testing.T) {
 	}
 }
 
-// The default schedule retries at most 3 s apart during the first minute
+// The default schedule retries at most 2 s apart during the first minute
 // of an outage, then backs off to the 30 s cap.
 func TestDefaultSchedule(t *testing.T) {
 	b := New()
@@ -32,8 +32,8 @@ func TestDefaultSchedule(t *testing.T) {
 	var got []time.Duration
 	for total < 3*time.Minute {
 		d := b.Next()
-		if total < time.Minute && d > 3*time.Second {
-			t.Errorf("delay %v after %v of trying, want at most 3s in the first minute", d, total)
+		if total < time.Minute && d > 2*time.Second {
+			t.Errorf("delay %v after %v of trying, want at most 2s in the first minute", d, total)
 		}
 		if d > 30*time.Second {
 			t.Errorf("delay %v, want at most 30s", d)
@@ -41,7 +41,7 @@ func TestDefaultSchedule(t *testing.T) {
 		total += d
 		got = append(got, d)
 	}
-	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 3 * time.Second}
+	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 2 * time.Second}
 	for i, w := range want {
 		if got[i] != w {
 			t.Errorf("delay %d = %v, want %v", i+1, got[i], w)

@@ -326,16 +326,24 @@ func (c *Camera) session(ctx context.Context) (streamed time.Duration, err error
 	}
 }
 
-// readClock is when a session last read a frame and how long the read
-// before took, shared with its watchdog.
+// readClock is when a session last read a frame and the usual time
+// between reads, shared with its watchdog. Only the read loop writes it.
 type readClock struct {
 	last, gap atomic.Int64 // UnixNano, nanoseconds
 }
 
+// tick records a read at now. The gap is a moving average (weight 1/8),
+// so one long pause (a stall that ended) barely moves it.
 func (r *readClock) tick(now time.Time) {
-	if prev := r.last.Swap(now.UnixNano()); prev != 0 {
-		r.gap.Store(now.UnixNano() - prev)
+	prev := r.last.Swap(now.UnixNano())
+	if prev == 0 {
+		return
 	}
+	d := now.UnixNano() - prev
+	if g := r.gap.Load(); g != 0 {
+		d = g + (d-g)/8
+	}
+	r.gap.Store(d)
 }
 
 // watch is a session's watchdog. Reads of network streams and devices

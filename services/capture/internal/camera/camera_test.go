@@ -151,9 +151,10 @@ type fake struct {
 	failAfter int  // read error after this many frames (0 = never)
 	panics    bool // panic on the first read
 	size      image.Point
-	// stallAt, when set, makes read number stallAt block until resume is
-	// closed, like a camera that keeps its connection open and sends nothing.
-	stallAt int64
+	// stallEvery, when set, makes every stallEvery-th read block until
+	// resume receives, like a camera that keeps its connection open and
+	// sends nothing.
+	stallEvery int64
 	resume  chan struct{}
 
 	reads  atomic.Int64
@@ -169,7 +170,7 @@ func (f *fake) Read(ctx context.Context, dst *gocv.Mat) error {
 	if f.failAfter > 0 && n > int64(f.failAfter) {
 		return errors.New("stream lost")
 	}
-	if f.stallAt > 0 && n == f.stallAt {
+	if f.stallEvery > 0 && n%f.stallEvery == 0 {
 		select {
 		case <-f.resume:
 		case <-ctx.Done():
@@ -281,29 +282,39 @@ func TestReconnectsAfterLoss(t *testing.T) {
 
 // A source whose read blocks (a stalled camera) is reported reconnecting
 // by the watchdog while the read still hangs, and streaming again when
-// frames resume, without a reopen.
+// frames resume, without a reopen; a second stall is noticed as fast.
 func TestStalledSourceIsReportedReconnecting(t *testing.T) {
 	resume := make(chan struct{})
-	o := &opener{make: func() *fake { return &fake{interval: 5 * time.Millisecond, stallAt: 20, resume: resume} }}
+	o := &opener{make: func() *fake { return &fake{interval: 5 * time.Millisecond, stallEvery: 20, resume: resume} }}
 	opts := quietOptions()
 	opts.Open = o.open
 	opts.StallAfter = 200 * time.Millisecond
 	c := New(testCamera(t, "stall", "test://"), opts)
 	run(t, c)
-	waitState(t, c, StateStreaming)
-	waitState(t, c, StateReconnecting)
-	st := c.Status()
-	if !strings.Contains(st.LastError, "stalled") {
-		t.Errorf("last error of a stalled camera = %q, want it to say the source stalled", st.LastError)
-	}
-	if got := o.count(); got != 1 {
-		t.Errorf("source opened %d times while the read hangs, want 1", got)
-	}
-	close(resume)
-	waitState(t, c, StateStreaming)
-	frames(t, c, 3)
-	if st := c.Status(); st.LastError != "" || st.Reconnects != 0 {
-		t.Errorf("after the stall ended: last error %q, reconnects %d; want none", st.LastError, st.Reconnects)
+	var resumed time.Time
+	for stall := 1; stall <= 2; stall++ {
+		waitState(t, c, StateStreaming)
+		waitState(t, c, StateReconnecting)
+		// After a 1 s pause, a watchdog that took the pause for the
+		// source's frame interval would wait 4 s before reporting again;
+		// the usual interval is 5 ms.
+		if stall == 2 && time.Since(resumed) > 3*time.Second {
+			t.Errorf("second stall reported %v after frames resumed, want the usual 0.2 s (at most 3 s)", time.Since(resumed))
+		}
+		st := c.Status()
+		if !strings.Contains(st.LastError, "stalled") {
+			t.Errorf("stall %d: last error = %q, want it to say the source stalled", stall, st.LastError)
+		}
+		if got := o.count(); got != 1 {
+			t.Errorf("stall %d: source opened %d times while the read hangs, want 1", stall, got)
+		}
+		time.Sleep(time.Second) // a long pause must not make the next stall slower to notice
+		resume <- struct{}{}
+		resumed = time.Now()
+		waitState(t, c, StateStreaming)
+		if st := c.Status(); st.LastError != "" || st.Reconnects != 0 {
+			t.Errorf("stall %d: after it ended: last error %q, reconnects %d; want none", stall, st.LastError, st.Reconnects)
+		}
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
@@ -180,9 +181,10 @@ func (p *Pool) newClient(targetIndex int, addr, grpcTarget, serverName string) (
 		// for 5 s, ends the connection and its calls within 15 s. The
 		// capture allows pings every 5 s, with or without calls.
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
-		// Reconnect to a restarted capture within seconds, not minutes.
+		// Reconnect to a restarted capture within about a second: one
+		// connection attempt per second to a capture that is away is cheap.
 		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 200 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 3 * time.Second},
+			Backoff:           backoff.Config{BaseDelay: 200 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
 			MinConnectTimeout: 5 * time.Second,
 		}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(32 << 20)),
@@ -490,12 +492,44 @@ func (p *Pool) Stream(ctx context.Context, cameraID string, publish func(*hub.Fr
 		} else {
 			p.refreshIfOld(ctx)
 		}
+		wait := delay.next()
+		if c != nil && reconnected(ctx, c.conn, 5*time.Second) {
+			// The capture is back: its viewers resume at once, spread
+			// over a moment so many cameras do not ask in the same instant.
+			wait = rand.N(100 * time.Millisecond)
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(delay.next()):
+		case <-time.After(wait):
 		}
 	}
+}
+
+// reconnected reports whether conn was down and came back within limit:
+// it waits while the connection is down (gRPC redials it about every
+// second), so a call is retried as soon as its capture returns rather than
+// after a backoff delay.
+func reconnected(ctx context.Context, conn *grpc.ClientConn, limit time.Duration) bool {
+	s := conn.GetState()
+	if s == connectivity.Ready || s == connectivity.Shutdown {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for s != connectivity.Ready {
+		if s == connectivity.Shutdown {
+			return false
+		}
+		if s == connectivity.Idle {
+			conn.Connect()
+		}
+		if !conn.WaitForStateChange(ctx, s) {
+			return false
+		}
+		s = conn.GetState()
+	}
+	return true
 }
 
 // streamOnce runs one StreamFrames call, calling first at its first frame.
