@@ -155,7 +155,7 @@ type fake struct {
 	// resume receives, like a camera that keeps its connection open and
 	// sends nothing.
 	stallEvery int64
-	resume  chan struct{}
+	resume     chan struct{}
 
 	reads  atomic.Int64
 	closed atomic.Bool
