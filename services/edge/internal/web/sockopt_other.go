@@ -6,3 +6,8 @@ import "net"
 
 // limitUnsent does nothing where TCP_NOTSENT_LOWAT is not available.
 func limitUnsent(net.Conn, int) {}
+
+// roomPoller reports room at once where the unsent bytes are not capped.
+func roomPoller(*error, *bool) func(fd uintptr) bool {
+	return func(uintptr) bool { return true }
+}

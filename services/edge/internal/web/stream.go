@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -25,8 +26,15 @@ import (
 const maxStreamCameras = 64
 
 // unsentLimit is how much of a stream a viewer's socket may hold unsent:
-// a slow viewer's backlog, beyond the frame being written.
-const unsentLimit = 16 << 10
+// a slow viewer's backlog, beyond the frame being written. A viewer whose
+// socket once had no room when a frame was due is on a link slower than
+// the stream: its limit drops to slowUnsentLimit, so that it is given a
+// frame only when the frame before has left entirely. Fast viewers keep
+// the larger limit, which saves wakeups on links with a large window.
+const (
+	unsentLimit     = 16 << 10
+	slowUnsentLimit = 1
+)
 
 // cameraStream serves /cameras/:id/stream.mjpeg[?fps=N].
 func (s *Server) cameraStream(c *gin.Context) {
@@ -211,6 +219,15 @@ func (s *Server) sendOne(ctx context.Context, out *streamConn, v *viewer, interv
 		if err != nil {
 			return err
 		}
+		// Choose the frame only once the socket has room for it: a viewer
+		// on a slow link then gets the frame that is newest when its link
+		// can take it, not one chosen a whole frame's transfer earlier.
+		if err := out.waitRoom(); err != nil {
+			return err
+		}
+		if newest := v.feed.Latest(); newest != nil {
+			fr = newest
+		}
 		if err := s.send(out, v, fr); err != nil {
 			return err
 		}
@@ -278,6 +295,10 @@ func (s *Server) sendMany(ctx context.Context, out *streamConn, viewers []*viewe
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		case <-wake:
+		}
+		if err := out.waitRoom(); err != nil {
+			cancel(err)
+			return err
 		}
 		mu.Lock()
 		copy(ready, pending)
@@ -347,7 +368,11 @@ func (p *pacer) stop() {
 // Where hijacking is impossible it writes through the ResponseWriter.
 type streamConn struct {
 	timeout time.Duration
-	conn    net.Conn // hijacked, or nil
+	conn    net.Conn           // hijacked, or nil
+	raw     syscall.RawConn    // conn's socket, when it is a TCP connection
+	room    func(uintptr) bool // see roomPoller
+	roomErr error
+	waited  bool // the socket lacked room once: a slow link
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	cancel  context.CancelFunc // ends the stream's context
@@ -383,6 +408,11 @@ func (s *Server) openStream(c *gin.Context) (*streamConn, context.Context, error
 	head.WriteString("\r\n" + mjpeg.Preamble)
 	ctx, cancel := context.WithCancel(s.streamCtx)
 	out := &streamConn{timeout: s.cfg.WriteTimeout, conn: conn, cancel: cancel, done: make(chan struct{})}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		if raw, err := tcp.SyscallConn(); err == nil {
+			out.raw, out.room = raw, roomPoller(&out.roomErr, &out.waited)
+		}
+	}
 	// The client sends nothing more; a read returns when it closes the
 	// connection, which ends the stream at once even while no frames flow.
 	_ = conn.SetReadDeadline(time.Time{})
@@ -438,6 +468,26 @@ func (o *streamConn) write(p []byte) error {
 		return err
 	}
 	return o.rc.Flush()
+}
+
+// waitRoom returns once the socket takes more bytes without queueing them
+// behind much unsent data (see limitUnsent), or the write timeout passes.
+func (o *streamConn) waitRoom() error {
+	if o.raw == nil {
+		return nil
+	}
+	if err := o.conn.SetWriteDeadline(time.Now().Add(o.timeout)); err != nil {
+		return err
+	}
+	o.roomErr = nil
+	slow := o.waited
+	if err := o.raw.Write(o.room); err != nil {
+		return err
+	}
+	if o.waited && !slow {
+		limitUnsent(o.conn, slowUnsentLimit)
+	}
+	return o.roomErr
 }
 
 // close ends the response and waits for the connection's watcher.
