@@ -219,14 +219,18 @@ func (s *Server) sendOne(ctx context.Context, out *streamConn, v *viewer, interv
 		if err != nil {
 			return err
 		}
-		// Choose the frame only once the socket has room for it: a viewer
-		// on a slow link then gets the frame that is newest when its link
-		// can take it, not one chosen a whole frame's transfer earlier.
-		if err := out.waitRoom(); err != nil {
-			return err
-		}
-		if newest := v.feed.Latest(); newest != nil {
-			fr = newest
+		// A viewer that fell behind (it skipped frames, or its link is
+		// known to be slow) is given a frame only once its socket has room
+		// for it: it then gets the frame that is newest when its link can
+		// take it, not one chosen a whole frame's transfer earlier. A
+		// viewer that keeps up costs no extra system call.
+		if out.slow() || fr.Skipped(v.last) > 0 {
+			if err := out.waitRoom(); err != nil {
+				return err
+			}
+			if newest := v.feed.Latest(); newest != nil {
+				fr = newest
+			}
 		}
 		if err := s.send(out, v, fr); err != nil {
 			return err
@@ -489,6 +493,9 @@ func (o *streamConn) waitRoom() error {
 	}
 	return o.roomErr
 }
+
+// slow reports whether the socket once lacked room when a frame was due.
+func (o *streamConn) slow() bool { return o.waited }
 
 // close ends the response and waits for the connection's watcher.
 func (o *streamConn) close() {
