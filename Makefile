@@ -22,7 +22,7 @@ export CAMSTREAM_BIN := $(BIN)
 
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: all build deps check-deps tools gen gen-check lint test run bench clean
+.PHONY: all build deps check-deps tools gen gen-check lint test fuzz run bench clean
 
 all: build
 
@@ -76,6 +76,14 @@ test: tools gen-check lint build
 	@fail=""; for m in $(MODULES); do \
 	  echo "== go test $$m"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...) || fail="$$fail $$m"; \
 	done; if [ -n "$$fail" ]; then echo "FAILED in:$$fail"; exit 1; fi
+	$(MAKE) --no-print-directory fuzz
+
+## fuzz: a short fuzz run (FUZZTIME each, default 10s) of the camera-file
+## parser and the edge's query parsing; seed corpora in testdata/fuzz
+FUZZTIME ?= 10s
+fuzz:
+	cd services/capture && $(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config
+	cd services/edge && $(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME) ./internal/web
 
 ## run: build, start capture with the built-in test cameras and edge on :8080
 run: build

@@ -60,25 +60,25 @@ func ParseSource(s string) (Source, error) {
 	case "file":
 		src.Kind, src.Path = KindFile, strings.TrimPrefix(rest, "//")
 		if src.Path == "" {
-			return Source{}, fmt.Errorf("%q names no file: want file:/path/to/video.mp4", s)
+			return Source{}, fmt.Errorf("%q names no file: want file:/path/to/video.mp4", redact.Source(s))
 		}
 	case "device":
 		n, err := strconv.Atoi(rest)
 		if err != nil || n < 0 {
-			return Source{}, fmt.Errorf("%q: want device:N with N the number of /dev/videoN", s)
+			return Source{}, fmt.Errorf("%q: want device:N with N the number of /dev/videoN", redact.Source(s))
 		}
 		src.Kind, src.Device = KindDevice, n
 	case "test":
 		pattern, ok := strings.CutPrefix(rest, "//")
 		if !ok {
-			return Source{}, fmt.Errorf("%q: want test://, test://ball or test://smpte", s)
+			return Source{}, fmt.Errorf("%q: want test://, test://ball or test://smpte", redact.Source(s))
 		}
 		switch pattern {
 		case "", PatternBall:
 			pattern = PatternBall
 		case PatternSMPTE:
 		default:
-			return Source{}, fmt.Errorf("%q: unknown test pattern %q, want ball or smpte", s, pattern)
+			return Source{}, fmt.Errorf("%q: unknown test pattern %q, want ball or smpte", redact.Source(s), pattern)
 		}
 		src.Kind, src.Pattern = KindTest, pattern
 	default:

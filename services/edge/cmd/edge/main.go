@@ -161,6 +161,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	httpServer := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		// Request line and headers: plenty for a browser, and a bound for
+		// anyone sending more (431). The query alone is capped lower.
+		MaxHeaderBytes: 16 << 10,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		// No WriteTimeout: streams are long; each write has its own deadline.

@@ -54,6 +54,20 @@ func (s *Server) accessLog(c *gin.Context) {
 	)
 }
 
+// MaxQueryBytes caps a request's query string; the edge's http.Server
+// caps the request line and headers as a whole (MaxHeaderBytes).
+const MaxQueryBytes = 4 << 10
+
+// limitRequest refuses a query longer than MaxQueryBytes before any
+// handler parses it.
+func (s *Server) limitRequest(c *gin.Context) {
+	if len(c.Request.URL.RawQuery) > MaxQueryBytes {
+		s.fail(c, http.StatusRequestURITooLong, "This address is too long.")
+		return
+	}
+	c.Next()
+}
+
 // contentSecurityPolicy allows only the page's own scripts, styles and
 // images (and blob: images, which the live tiles are made of).
 const contentSecurityPolicy = "default-src 'none'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; " +

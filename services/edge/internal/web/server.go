@@ -131,7 +131,7 @@ func (s *Server) routes() *gin.Engine {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	_ = e.SetTrustedProxies(nil) // the client is the peer, not a header
-	e.Use(s.recovery, s.accessLog, securityHeaders)
+	e.Use(s.recovery, s.accessLog, securityHeaders, s.limitRequest)
 
 	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.readyz)
