@@ -3,12 +3,17 @@ package grpcserver
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"gocv.io/x/gocv"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
 	protobuf "google.golang.org/protobuf/proto"
 
 	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
@@ -54,72 +59,104 @@ func testPicture(b *testing.B) gocv.Mat {
 	return img
 }
 
-// BenchmarkStreamFrames measures what one frame costs the server when it
-// goes to many subscribers over gRPC (bufconn): per op, one frame captured,
-// encoded, and received by every subscriber. allocs/op cover the whole
-// process, client side included.
+// BenchmarkStreamFrames measures what one frame costs when it goes to many
+// subscribers over gRPC (bufconn): per op, one frame captured, encoded, and
+// received by every subscriber. allocs/op cover the whole process. With
+// client=proto the subscribers decode each frame as the edge does (that
+// allocates the frame on the client side); with client=discard they read
+// the bytes and drop them, so what remains is the server's send path: its
+// allocs-per-send metric is the goal of 0 allocations per frame per
+// subscriber, up to gRPC's own framing.
 func BenchmarkStreamFrames(b *testing.B) {
-	for _, subs := range []int{1, 10, 100} {
-		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
-			ticks := make(chan struct{})
-			img := testPicture(b)
-			defer img.Close()
-			opts := camera.Options{Open: func(context.Context, config.Source, source.Options) (source.Source, error) {
-				return &tickSource{ticks: ticks, img: img}, nil
-			}}
-			cfg := cam(b, "bench", "test://", func(c *config.Camera) { c.FPS = 0; c.Width = 0; c.Quality = 50 })
-			f := start(b, []config.Camera{cfg}, opts)
-
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			var received atomic.Int64
-			var ready, wg sync.WaitGroup
-			ready.Add(subs)
-			for range subs {
-				wg.Go(func() {
-					stream, err := f.client.StreamFrames(ctx, &camstreamv1.StreamFramesRequest{CameraId: "bench"})
-					if err != nil {
-						b.Error(err)
-						ready.Done()
-						return
-					}
-					ready.Done()
-					for {
-						if _, err := stream.Recv(); err != nil {
-							return
-						}
-						received.Add(1)
-					}
-				})
-			}
-			ready.Wait()
-			c, _ := f.cams.Get("bench")
-			for c.Status().Subscribers < subs {
-				time.Sleep(time.Millisecond)
-			}
-			ticks <- struct{}{} // the first frame also opens the stream
-			for received.Load() < int64(subs) {
-				time.Sleep(10 * time.Microsecond)
-			}
-			var bytes int
-			if fr, _ := c.Latest(); fr != nil {
-				bytes = len(fr.JPEG)
-			}
-			b.SetBytes(int64(bytes * subs))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := range b.N {
-				ticks <- struct{}{}
-				for received.Load() < int64(subs)*int64(i+2) {
-					time.Sleep(10 * time.Microsecond)
-				}
-			}
-			b.StopTimer()
-			cancel()
-			wg.Wait()
-		})
+	for _, client := range []string{"proto", "discard"} {
+		for _, subs := range []int{1, 10, 100} {
+			b.Run(fmt.Sprintf("client=%s/subscribers=%d", client, subs), func(b *testing.B) {
+				benchmarkStreamFrames(b, subs, client == "discard")
+			})
+		}
 	}
 }
+
+func benchmarkStreamFrames(b *testing.B, subs int, discard bool) {
+	ticks := make(chan struct{})
+	img := testPicture(b)
+	defer img.Close()
+	opts := camera.Options{Open: func(context.Context, config.Source, source.Options) (source.Source, error) {
+		return &tickSource{ticks: ticks, img: img}, nil
+	}}
+	cfg := cam(b, "bench", "test://", func(c *config.Camera) { c.FPS = 0; c.Width = 0; c.Quality = 50 })
+	f := start(b, []config.Camera{cfg}, opts)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var callOpts []grpc.CallOption
+	if discard {
+		callOpts = append(callOpts, grpc.ForceCodecV2(discardCodec{}))
+	}
+	var received atomic.Int64
+	var ready, wg sync.WaitGroup
+	ready.Add(subs)
+	for range subs {
+		wg.Go(func() {
+			stream, err := f.client.StreamFrames(ctx, &camstreamv1.StreamFramesRequest{CameraId: "bench"}, callOpts...)
+			if err != nil {
+				b.Error(err)
+				ready.Done()
+				return
+			}
+			ready.Done()
+			var msg camstreamv1.StreamFramesResponse
+			for {
+				if err := stream.RecvMsg(&msg); err != nil {
+					return
+				}
+				received.Add(1)
+			}
+		})
+	}
+	ready.Wait()
+	c, _ := f.cams.Get("bench")
+	for c.Status().Subscribers < subs {
+		time.Sleep(time.Millisecond)
+	}
+	ticks <- struct{}{} // the first frame also opens the stream
+	for received.Load() < int64(subs) {
+		time.Sleep(10 * time.Microsecond)
+	}
+	var bytes int
+	if fr, _ := c.Latest(); fr != nil {
+		bytes = len(fr.JPEG)
+	}
+	b.SetBytes(int64(bytes * subs))
+	b.ReportAllocs()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for i := range b.N {
+		ticks <- struct{}{}
+		for received.Load() < int64(subs)*int64(i+2) {
+			time.Sleep(10 * time.Microsecond)
+		}
+	}
+	b.StopTimer()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N)/float64(subs), "allocs/frame/subscriber")
+	cancel()
+	wg.Wait()
+}
+
+// discardCodec is a client codec that takes a message's bytes and drops
+// them without decoding.
+type discardCodec struct{}
+
+func (discardCodec) Marshal(v any) (mem.BufferSlice, error) {
+	return encoding.GetCodecV2(proto.Name).Marshal(v)
+}
+
+func (discardCodec) Unmarshal(data mem.BufferSlice, _ any) error { return nil }
+
+func (discardCodec) Name() string { return proto.Name }
 
 // BenchmarkMarshalFrame compares sending a 100 KB frame by marshalling it
 // for every stream with passing the once-encoded bytes through the codec.

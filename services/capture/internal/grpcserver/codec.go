@@ -1,6 +1,9 @@
 package grpcserver
 
 import (
+	"sync"
+
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
@@ -12,10 +15,29 @@ import (
 
 // encodedFrame is a StreamFramesResponse already in wire form. The capture
 // loop's frame is marshalled once (on the first send) and the same bytes
-// are sent on every stream that carries it.
+// are sent on every stream that carries it; its gRPC message framing is
+// also made once (prepared), on the first stream that sends it.
 type encodedFrame struct {
 	data mem.BufferSlice
 	err  error
+
+	prepareOnce sync.Once
+	prepared    grpc.PreparedMsg
+	prepareErr  error
+}
+
+// send sends the frame on stream as the message prepared once for every
+// stream. capture registers no compressor (JPEG does not compress), so
+// every stream sends a message as the same bytes.
+func (e *encodedFrame) send(stream grpc.ServerStream) error {
+	if e.err != nil {
+		return e.err
+	}
+	e.prepareOnce.Do(func() { e.prepareErr = e.prepared.Encode(stream, e) })
+	if e.prepareErr != nil {
+		return stream.SendMsg(e)
+	}
+	return stream.SendMsg(&e.prepared)
 }
 
 // encode returns f as a StreamFramesResponse in wire form, marshalling it
