@@ -53,13 +53,20 @@ func Open(ctx context.Context, src config.Source, opts Options) (Source, error) 
 			return gocv.VideoCaptureFileWithAPI(src.Raw(), gocv.VideoCaptureFFmpeg)
 		})
 	case config.KindFile:
-		if _, err := os.Stat(src.Path); err != nil {
+		info, err := os.Stat(src.Path)
+		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", src, err)
+		}
+		if info.Size() == 0 {
+			return nil, fmt.Errorf("open %s: the file is empty", src)
 		}
 		return openCapture(src, true, func() (*gocv.VideoCapture, error) {
 			return gocv.VideoCaptureFileWithAPI(src.Path, gocv.VideoCaptureFFmpeg)
 		})
 	case config.KindDevice:
+		if _, err := os.Stat(fmt.Sprintf("/dev/video%d", src.Device)); err != nil {
+			return nil, fmt.Errorf("open %s: %w", src, err)
+		}
 		return openCapture(src, false, func() (*gocv.VideoCapture, error) {
 			return gocv.VideoCaptureDeviceWithAPI(src.Device, gocv.VideoCaptureV4L2)
 		})
@@ -82,7 +89,14 @@ func openCapture(src config.Source, file bool, open func() (*gocv.VideoCapture, 
 		if vc != nil {
 			vc.Close()
 		}
-		return nil, fmt.Errorf("open %s: the stream did not open (unreachable, refused, wrong path or credentials, or unsupported format)", src)
+		what := "the stream did not open (unreachable, refused, wrong path or credentials, or unsupported format)"
+		switch src.Kind {
+		case config.KindFile:
+			what = "not a video file FFmpeg can read"
+		case config.KindDevice:
+			what = "the device did not open (busy, not a camera, or no permission)"
+		}
+		return nil, fmt.Errorf("open %s: %s", src, what)
 	}
 	c := &capture{vc: vc, name: src.String(), file: file}
 	if file {

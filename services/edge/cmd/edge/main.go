@@ -164,8 +164,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// Request line and headers: plenty for a browser, and a bound for
 		// anyone sending more (431). The query alone is capped lower.
 		MaxHeaderBytes: 16 << 10,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		IdleTimeout:    2 * time.Minute,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		// No WriteTimeout: streams are long; each write has its own deadline.
 	}
 
@@ -186,7 +186,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("edge shutting down")
 	srv.Drain()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Streams end at once on Drain; other requests get a few seconds, so
+	// the edge exits well within a pod's 5 s of grace.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if serr := httpServer.Shutdown(shutdownCtx); serr != nil && err == nil {
 		err = fmt.Errorf("shutdown: %w", serr)
