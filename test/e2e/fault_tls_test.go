@@ -135,13 +135,7 @@ func TestFaultMutualTLS(t *testing.T) {
 		{"TLS client with the CA's certificate", credentials.NewTLS(&tls.Config{RootCAs: roots, Certificates: load(clientCert, clientKey)}), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			conn, err := grpc.NewClient(c.grpcAddr, grpc.WithTransportCredentials(tt.creds))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
+			conn, ctx := tlsDial(t, c.grpcAddr, tt.creds)
 			resp, err := camstreamv1.NewCaptureServiceClient(conn).ListCameras(ctx, &camstreamv1.ListCamerasRequest{})
 			if tt.wantOK && (err != nil || len(resp.GetCameras()) != 2) {
 				t.Errorf("ListCameras = %d cameras, %v; want 2 cameras", len(resp.GetCameras()), err)
@@ -169,13 +163,7 @@ func TestFaultMutualTLS(t *testing.T) {
 	})
 
 	t.Run("plaintext health port for probes", func(t *testing.T) {
-		conn, err := grpc.NewClient(healthAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
+		conn, ctx := tlsDial(t, healthAddr, insecure.NewCredentials())
 		resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
 		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 			t.Errorf("health on --health-listen = %v, %v; want SERVING", resp.GetStatus(), err)
@@ -185,4 +173,18 @@ func TestFaultMutualTLS(t *testing.T) {
 			t.Errorf("ListCameras on the plaintext health port answered, want only health there")
 		}
 	})
+}
+
+// tlsDial connects to addr with creds for the rest of the test; calls
+// under ctx get 10 s.
+func tlsDial(t *testing.T, addr string, creds credentials.TransportCredentials) (*grpc.ClientConn, context.Context) {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return conn, ctx
 }
