@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,12 @@ import (
 const shutdownTimeout = 5 * time.Second
 
 func main() {
+	// The heavy work (FFmpeg, libjpeg) runs in C on threads of its own; one
+	// P for the Go side spares the scheduler's spinning and polling around
+	// those long C calls (see docs/benchmarks.md). $GOMAXPROCS still wins.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
