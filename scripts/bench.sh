@@ -9,6 +9,13 @@ count=${COUNT:-5}
 out=.artifacts/bench
 mkdir -p "$out"
 
+{
+  echo "date: $(date -u +%FT%TZ)  commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)"
+  echo "cpu: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+  echo "kernel: $(uname -r)  $(go version)"
+  echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee "$out/machine.txt"
+
 echo "== pipeline benchmarks (count=$count), raw output in $out/pipeline.txt"
 (cd test && go test -run '^$' -bench "${BENCH:-.}" -benchtime 1x -count "$count" -timeout 120m ./bench/) | tee "$out/pipeline.txt"
 
@@ -17,6 +24,7 @@ for m in services/capture services/edge; do
   (cd "$m" && go test -run '^$' -bench . -benchmem -count "$count" ./...)
 done | tee "$out/micro.txt"
 
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
 echo "== medians"
 benchstat "$out/pipeline.txt"
 benchstat "$out/micro.txt"
