@@ -166,10 +166,11 @@ func (p *pipeline) measureUsage(b *testing.B, start, end time.Time) func() usage
 		for _, e := range p.edges {
 			pids = append(pids, e.Pid())
 		}
-		before := make([]cpuSplit, len(pids))
+		type cpuTimes struct{ user, sys time.Duration }
+		before := make([]cpuTimes, len(pids))
 		for i, pid := range pids {
 			var err error
-			if before[i], err = readCPUSplit(pid); err != nil {
+			if before[i].user, before[i].sys, err = harness.CPUTimes(pid); err != nil {
 				b.Error(err)
 			}
 		}
@@ -188,11 +189,11 @@ func (p *pipeline) measureUsage(b *testing.B, start, end time.Time) func() usage
 		elapsed := time.Since(t0).Seconds()
 		pct := func(d time.Duration) float64 { return 100 * d.Seconds() / elapsed }
 		for i, pid := range pids {
-			after, err := readCPUSplit(pid)
+			u1, s1, err := harness.CPUTimes(pid)
 			if err != nil {
 				continue
 			}
-			user, sys := pct(after.user-before[i].user), pct(after.sys-before[i].sys)
+			user, sys := pct(u1-before[i].user), pct(s1-before[i].sys)
 			switch i {
 			case 0:
 				u.captureCPU = user + sys

@@ -5,32 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 )
-
-// clockTicks is USER_HZ, 100 on every Linux this runs on.
-const clockTicks = 100
-
-// cpuSplit is a process's user and system CPU time so far.
-type cpuSplit struct{ user, sys time.Duration }
-
-func readCPUSplit(pid int) (cpuSplit, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return cpuSplit{}, err
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return cpuSplit{}, fmt.Errorf("short /proc/%d/stat", pid)
-	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	k, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return cpuSplit{}, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	return cpuSplit{time.Duration(u) * time.Second / clockTicks, time.Duration(k) * time.Second / clockTicks}, nil
-}
 
 // machineBusy returns the busy and total jiffies of all CPUs so far.
 func machineBusy() (busy, total int64, err error) {
