@@ -342,14 +342,18 @@ func BenchmarkSlowViewers(b *testing.B) {
 }
 
 // BenchmarkCaptureFlat: capture's CPU with one viewer on one edge against
-// 1000 viewers spread over three edges.
+// 1000 viewers spread over three edges. The bare loop runs alongside on the
+// same camera, so capture/bare compares the two cases with the machine's
+// load taken out.
 func BenchmarkCaptureFlat(b *testing.B) {
 	for _, c := range []struct{ edges, viewers int }{{1, 1}, {3, 1000}} {
 		b.Run(fmt.Sprintf("edges=%d/viewers=%d", c.edges, c.viewers), func(b *testing.B) {
 			p := startPipeline(b, pipelineOptions{edges: c.edges})
 			for b.Loop() {
+				bare := p.startBareLoop(b, c.viewers)
 				res, u := p.load(b, c.viewers, 0)
 				report(b, res, u)
+				bare.report(b, u)
 			}
 		})
 	}
@@ -371,24 +375,42 @@ func BenchmarkCaptureVsBareLoop(b *testing.B) {
 			env := []string{fmt.Sprintf("GOMAXPROCS=%d", procs)}
 			p := startPipeline(b, pipelineOptions{edges: 1, captureEnv: env})
 			for b.Loop() {
-				ramp := time.Millisecond // load's ramp for one viewer
-				bare := harness.Start(b, harness.Bin(b, "bareloop"), []string{
-					"--source", p.rtsp.URL("/stream"), "--quality", "70",
-					"--duration", (ramp + warmup + measured + 2*time.Second).String()})
-				start := time.Now().Add(ramp + warmup)
-				bareCPU := cpuOver(b, bare.Pid(), start, start.Add(measured))
+				bare := p.startBareLoop(b, 1)
 				res, u := p.load(b, 1, 0)
-				if err := bare.Wait(20 * time.Second); err != nil {
-					b.Fatalf("bareloop: %v\n%s", err, bare.Output())
-				}
-				b.Logf("bareloop: %s", bare.Output())
-				bc := bareCPU()
 				report(b, res, u)
-				b.ReportMetric(bc, "bare-cpu-%")
-				b.ReportMetric(u.captureCPU/bc, "capture/bare")
+				bare.report(b, u)
 			}
 		})
 	}
+}
+
+// bareRun is the bare loop running alongside one load.
+type bareRun struct {
+	proc *harness.Process
+	cpu  func() float64
+}
+
+// startBareLoop starts the bare loop on the pipeline's camera, to be
+// measured over the measured window of the load of viewers that follows.
+func (p *pipeline) startBareLoop(b *testing.B, viewers int) *bareRun {
+	ramp := time.Duration(viewers) * time.Millisecond // as in load
+	proc := harness.Start(b, harness.Bin(b, "bareloop"), []string{
+		"--source", p.rtsp.URL("/stream"), "--quality", "70",
+		"--duration", (ramp + warmup + measured + 2*time.Second).String()})
+	start := time.Now().Add(ramp + warmup)
+	return &bareRun{proc: proc, cpu: cpuOver(b, proc.Pid(), start, start.Add(measured))}
+}
+
+// report waits for the bare loop and reports its CPU and capture's as a
+// ratio to it.
+func (r *bareRun) report(b *testing.B, u usage) {
+	if err := r.proc.Wait(20 * time.Second); err != nil {
+		b.Fatalf("bareloop: %v\n%s", err, r.proc.Output())
+	}
+	bare := r.cpu()
+	b.Logf("bareloop: %s cpu=%.1f%%", strings.TrimSpace(r.proc.Output()), bare)
+	b.ReportMetric(bare, "bare-cpu-%")
+	b.ReportMetric(u.captureCPU/bare, "capture/bare")
 }
 
 // cpuOver measures pid's CPU (% of one core) from start to end in the
