@@ -165,6 +165,11 @@ func parseTarget(raw string) (target, error) {
 	return target{raw: raw, dns: true, host: host, port: port}, nil
 }
 
+// upstreamWindow is the HTTP/2 flow-control window of a capture connection
+// and of each of its streams: 1 MiB, about 20 frames of 720p at quality 70.
+// It also bounds what can queue between capture and a CPU-starved edge.
+const upstreamWindow = 1 << 20
+
 func (p *Pool) newClient(targetIndex int, addr, grpcTarget, serverName string) (*client, error) {
 	creds := insecure.NewCredentials()
 	if p.cfg.TLS != nil {
@@ -188,6 +193,11 @@ func (p *Pool) newClient(targetIndex int, addr, grpcTarget, serverName string) (
 			MinConnectTimeout: 5 * time.Second,
 		}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(32 << 20)),
+		// Fixed flow-control windows of several frames: the capture sends
+		// without waiting for window updates, and no bandwidth-delay
+		// probing pings ride along with every frame.
+		grpc.WithInitialWindowSize(upstreamWindow),
+		grpc.WithInitialConnWindowSize(upstreamWindow),
 	}, p.cfg.DialOptions...)
 	conn, err := grpc.NewClient(grpcTarget, opts...)
 	if err != nil {
