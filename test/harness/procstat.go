@@ -54,27 +54,65 @@ func RSS(pid int) (int64, error) {
 }
 
 // CPUMeter measures the share of one core a process uses between Start
-// and Stop.
+// and Percent, to the nanosecond: from each thread's scheduler run time
+// (/proc/PID/task/TID/schedstat) rather than /proc/PID/stat's 10 ms ticks,
+// which over a 10 s window of a process using 13 % of a core is an error of
+// up to 0.8 %. A thread that exits before Percent loses its time since
+// Start; threads that start after Start count from zero.
 type CPUMeter struct {
-	pid   int
-	cpu   time.Duration
-	start time.Time
+	pid     int
+	threads map[string]time.Duration
+	start   time.Time
 }
 
 // StartCPU begins measuring pid.
 func StartCPU(pid int) (*CPUMeter, error) {
-	cpu, err := CPUTime(pid)
+	threads, err := threadTimes(pid)
 	if err != nil {
 		return nil, err
 	}
-	return &CPUMeter{pid: pid, cpu: cpu, start: time.Now()}, nil
+	return &CPUMeter{pid: pid, threads: threads, start: time.Now()}, nil
 }
 
 // Percent returns the CPU used since StartCPU as a percentage of one core.
 func (m *CPUMeter) Percent() (float64, error) {
-	cpu, err := CPUTime(m.pid)
+	threads, err := threadTimes(m.pid)
 	if err != nil {
 		return 0, err
 	}
-	return 100 * (cpu - m.cpu).Seconds() / time.Since(m.start).Seconds(), nil
+	elapsed := time.Since(m.start)
+	var cpu time.Duration
+	for tid, t := range threads {
+		cpu += t - m.threads[tid]
+	}
+	return 100 * cpu.Seconds() / elapsed.Seconds(), nil
+}
+
+// threadTimes returns the run time of each of pid's threads so far.
+func threadTimes(pid int) (map[string]time.Duration, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tids, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	times := make(map[string]time.Duration, len(tids))
+	for _, tid := range tids {
+		b, err := os.ReadFile(dir + "/" + tid.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread has exited
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			return nil, fmt.Errorf("empty %s/%s/schedstat", dir, tid.Name())
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s/%s/schedstat: %w", dir, tid.Name(), err)
+		}
+		times[tid.Name()] = time.Duration(ns)
+	}
+	if len(times) == 0 {
+		return nil, fmt.Errorf("process %d has no threads left", pid)
+	}
+	return times, nil
 }

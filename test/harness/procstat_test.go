@@ -11,7 +11,8 @@ func TestCPUAndRSSOfThisProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Burn CPU until the kernel's 10 ms accounting has seen some of it.
+	// Burn one core for 300 ms: the meter must see most of it (the
+	// machine may lend the core to others for a while).
 	deadline := time.Now().Add(300 * time.Millisecond)
 	x := 0
 	for time.Now().Before(deadline) {
@@ -21,8 +22,8 @@ func TestCPUAndRSSOfThisProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pct <= 0 || pct > 200 {
-		t.Errorf("cpu = %.1f%% of a core after a busy loop (%d), want in (0, 200]", pct, x)
+	if pct < 30 || pct > 200 {
+		t.Errorf("cpu = %.1f%% of a core after a busy loop (%d), want in [30, 200]", pct, x)
 	}
 	rss, err := RSS(os.Getpid())
 	if err != nil {
