@@ -166,11 +166,17 @@ func (p *pipeline) measureUsage(b *testing.B, start, end time.Time) func() usage
 		for _, e := range p.edges {
 			pids = append(pids, e.Pid())
 		}
+		// CPU to the nanosecond from the meters; the edge's split into
+		// user and kernel time from /proc's ticks.
 		type cpuTimes struct{ user, sys time.Duration }
 		before := make([]cpuTimes, len(pids))
+		meters := make([]*harness.CPUMeter, len(pids))
 		for i, pid := range pids {
 			var err error
 			if before[i].user, before[i].sys, err = harness.CPUTimes(pid); err != nil {
+				b.Error(err)
+			}
+			if meters[i], err = harness.StartCPU(pid); err != nil {
 				b.Error(err)
 			}
 		}
@@ -178,7 +184,6 @@ func (p *pipeline) measureUsage(b *testing.B, start, end time.Time) func() usage
 		if err != nil {
 			b.Error(err)
 		}
-		t0 := time.Now()
 		time.Sleep(time.Until(end) - 500*time.Millisecond)
 		for _, e := range p.edges {
 			if rss, err := harness.RSS(e.Pid()); err == nil {
@@ -186,25 +191,30 @@ func (p *pipeline) measureUsage(b *testing.B, start, end time.Time) func() usage
 			}
 		}
 		time.Sleep(time.Until(end))
-		elapsed := time.Since(t0).Seconds()
-		pct := func(d time.Duration) float64 { return 100 * d.Seconds() / elapsed }
 		for i, pid := range pids {
-			u1, s1, err := harness.CPUTimes(pid)
+			if meters[i] == nil {
+				continue
+			}
+			cpu, err := meters[i].Percent()
 			if err != nil {
 				continue
 			}
-			user, sys := pct(u1-before[i].user), pct(s1-before[i].sys)
 			switch i {
 			case 0:
-				u.captureCPU = user + sys
+				u.captureCPU = cpu
 			case 1:
-				u.clientCPU = user + sys
+				u.clientCPU = cpu
 			default:
-				u.edgeUser += user
-				u.edgeSys += sys
+				u.edgeCPU += cpu
+				if u1, s1, err := harness.CPUTimes(pid); err == nil {
+					user, sys := u1-before[i].user, s1-before[i].sys
+					if user+sys > 0 {
+						u.edgeUser += cpu * user.Seconds() / (user + sys).Seconds()
+						u.edgeSys += cpu * sys.Seconds() / (user + sys).Seconds()
+					}
+				}
 			}
 		}
-		u.edgeCPU = u.edgeUser + u.edgeSys
 		if busy1, total1, err := machineBusy(); err == nil && total1 > total0 {
 			u.machineBusy = 100 * float64(busy1-busy0) / float64(total1-total0)
 		}
