@@ -44,8 +44,9 @@ type Config struct {
 	AuthToken string
 	// MaxViewers caps the open streams of this process; 0 means no cap.
 	MaxViewers int
-	// WriteTimeout is the deadline of one write to a viewer; a viewer that
-	// takes longer to accept a frame is dropped. 0 means 10 s.
+	// WriteTimeout bounds a write to a viewer: a write stalled for this
+	// long is abandoned and the viewer dropped; any write is given at least
+	// half of it. 0 means 10 s.
 	WriteTimeout time.Duration
 	// ListFPS and GridFPS are the frame rates of the list's thumbnails and
 	// the grid's tiles; 0 means 5 and 15.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -550,6 +552,56 @@ func TestSlowViewerSkipsWithoutHoldingBackOthers(t *testing.T) {
 	_, body := get(t, e.url+"/metrics")
 	if !strings.Contains(body, `camstream_edge_frames_skipped_total{camera="a1"}`) {
 		t.Errorf("/metrics lacks camstream_edge_frames_skipped_total for a1")
+	}
+}
+
+// A viewer that stops reading for good is dropped once a write has stalled
+// for the write timeout (the deadline is moved only every half timeout, so
+// between half and the whole of it), and its place is freed; a fast viewer
+// beside it streams on.
+func TestStalledViewerDropped(t *testing.T) {
+	const timeout = 400 * time.Millisecond
+	e := newEnv(t, envOptions{
+		web:      Config{WriteTimeout: timeout},
+		captures: map[string][]string{"capture-a": {"a1"}},
+		capture:  capturetest.Options{FPS: 100, FrameBytes: 256 << 10},
+	})
+	stalled, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	_ = stalled.(*net.TCPConn).SetReadBuffer(16 << 10)
+	fmt.Fprintf(stalled, "GET /cameras/a1/stream.mjpeg HTTP/1.1\r\nHost: edge\r\n\r\n")
+	fast := openStream(t, e.url+"/cameras/a1/stream.mjpeg")
+	defer fast.close()
+
+	// The stalled viewer reads nothing from here on. Its socket fills
+	// within a few frames; then its write stalls and must be abandoned.
+	start := time.Now()
+	var dropped time.Duration
+	for dropped == 0 && time.Since(start) < 10*timeout {
+		fast.next(t)
+		_, body := get(t, e.url+"/metrics")
+		if strings.Contains(body, `camstream_edge_viewers{camera="a1"} 1`+"\n") {
+			dropped = time.Since(start)
+		}
+	}
+	if dropped == 0 {
+		t.Fatalf("stalled viewer still counted %v after it stopped reading (write timeout %v)", 10*timeout, timeout)
+	}
+	t.Logf("stalled viewer dropped %v after it stopped reading (write timeout %v)", dropped.Round(time.Millisecond), timeout)
+	if dropped < timeout/2 {
+		t.Errorf("stalled viewer dropped after %v, before half the write timeout %v", dropped, timeout)
+	}
+	// The connection is closed: reading what the kernel buffered ends in
+	// EOF or a reset, not in a wait.
+	_ = stalled.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, stalled); err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("stalled viewer's connection still open after it was dropped")
+	}
+	for range 10 {
+		fast.next(t)
 	}
 }
 
