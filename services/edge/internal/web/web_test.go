@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -494,13 +495,7 @@ func TestSlowViewerSkipsWithoutHoldingBackOthers(t *testing.T) {
 		// Big frames fill the socket buffers of a viewer that stops reading.
 		capture: capturetest.Options{FPS: 100, FrameBytes: 256 << 10},
 	})
-	slow, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
-	fmt.Fprintf(slow, "GET /cameras/a1/stream.mjpeg HTTP/1.1\r\nHost: edge\r\n\r\n")
-	_ = slow.(*net.TCPConn).SetReadBuffer(16 << 10)
+	slow := dialViewer(t, e, "/cameras/a1/stream.mjpeg")
 	slowResp, err := http.ReadResponse(bufio.NewReaderSize(slow, 4096), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -560,49 +555,83 @@ func TestSlowViewerSkipsWithoutHoldingBackOthers(t *testing.T) {
 // between half and the whole of it), and its place is freed; a fast viewer
 // beside it streams on.
 func TestStalledViewerDropped(t *testing.T) {
-	const timeout = 400 * time.Millisecond
+	const timeout = 500 * time.Millisecond
 	e := newEnv(t, envOptions{
 		web:      Config{WriteTimeout: timeout},
 		captures: map[string][]string{"capture-a": {"a1"}},
-		capture:  capturetest.Options{FPS: 100, FrameBytes: 256 << 10},
+		capture:  capturetest.Options{FPS: 30, FrameBytes: 256 << 10},
 	})
-	stalled, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stalled.Close()
-	_ = stalled.(*net.TCPConn).SetReadBuffer(16 << 10)
-	fmt.Fprintf(stalled, "GET /cameras/a1/stream.mjpeg HTTP/1.1\r\nHost: edge\r\n\r\n")
 	fast := openStream(t, e.url+"/cameras/a1/stream.mjpeg")
-	defer fast.close()
-
-	// The stalled viewer reads nothing from here on. Its socket fills
-	// within a few frames; then its write stalls and must be abandoned.
+	fast.next(t)
+	var fastFrames atomic.Int64
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			p, err := fast.parts.NextPart()
+			if err == nil {
+				_, err = io.Copy(io.Discard, p)
+			}
+			if err != nil {
+				readErr <- err
+				return
+			}
+			fastFrames.Add(1)
+		}
+	}()
+	// The stalled viewer reads nothing at all. Its socket fills within a
+	// few frames; then its write stalls and must be abandoned.
+	stalled := dialViewer(t, e, "/cameras/a1/stream.mjpeg")
+	waitFor(t, "2 viewers", func() bool {
+		_, body := get(t, e.url+"/metrics")
+		return strings.Contains(body, `camstream_edge_viewers{camera="a1"} 2`+"\n")
+	})
 	start := time.Now()
 	var dropped time.Duration
-	for dropped == 0 && time.Since(start) < 10*timeout {
-		fast.next(t)
+	for dropped == 0 && time.Since(start) < 20*timeout {
+		time.Sleep(10 * time.Millisecond)
 		_, body := get(t, e.url+"/metrics")
 		if strings.Contains(body, `camstream_edge_viewers{camera="a1"} 1`+"\n") {
 			dropped = time.Since(start)
 		}
 	}
 	if dropped == 0 {
-		t.Fatalf("stalled viewer still counted %v after it stopped reading (write timeout %v)", 10*timeout, timeout)
+		t.Fatalf("stalled viewer still counted %v after it connected (write timeout %v)", 20*timeout, timeout)
 	}
-	t.Logf("stalled viewer dropped %v after it stopped reading (write timeout %v)", dropped.Round(time.Millisecond), timeout)
+	t.Logf("stalled viewer dropped %v after it connected and read nothing (write timeout %v)", dropped.Round(time.Millisecond), timeout)
 	if dropped < timeout/2 {
 		t.Errorf("stalled viewer dropped after %v, before half the write timeout %v", dropped, timeout)
 	}
-	// The connection is closed: reading what the kernel buffered ends in
+	// Its connection is closed: reading what the kernel buffered ends in
 	// EOF or a reset, not in a wait.
 	_ = stalled.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.Copy(io.Discard, stalled); err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+	if _, err := io.Copy(io.Discard, stalled); errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("stalled viewer's connection still open after it was dropped")
 	}
-	for range 10 {
-		fast.next(t)
+	// The fast viewer streams on.
+	before := fastFrames.Load()
+	waitFor(t, "the fast viewer's next frames", func() bool {
+		select {
+		case err := <-readErr:
+			t.Fatalf("fast viewer's stream ended: %v", err)
+		default:
+		}
+		return fastFrames.Load() >= before+10
+	})
+}
+
+// dialViewer opens a viewer's own TCP connection to the edge, with a small
+// receive buffer so that its socket fills after a few frames when it stops
+// reading, and requests path on it.
+func dialViewer(t *testing.T, e *env, path string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.(*net.TCPConn).SetReadBuffer(16 << 10)
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: edge\r\n\r\n", path)
+	return conn
 }
 
 // ?fps=N caps one viewer: never more frames than the cap allows (a busy
