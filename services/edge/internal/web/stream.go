@@ -465,6 +465,15 @@ func (o *streamConn) write(p []byte) error {
 		if err := o.extendDeadline(); err != nil {
 			return err
 		}
+		if o.waited {
+			// A slow link's socket signals room only once it has sent
+			// everything (slowUnsentLimit); kept while writing, that would
+			// make it take a part a few KB at a time, one wake-up each.
+			// It takes the part in as few writes as its buffer allows,
+			// then goes back to the low limit for choosing the next frame.
+			limitUnsent(o.conn, max(len(p), unsentLimit))
+			defer limitUnsent(o.conn, slowUnsentLimit)
+		}
 		_, err := o.conn.Write(p)
 		return err
 	}
