@@ -1,19 +1,16 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -40,7 +37,7 @@ type localPod struct {
 	Args  []string
 	Env   []string
 	root  string
-	proc  *process
+	proc  *harness.Process
 }
 
 type podOptions struct {
@@ -103,12 +100,11 @@ func startPod(t *testing.T, m *manifests, w workload, container string, opts pod
 	cmd := exec.Command(entry, p.Args...)
 	cmd.Dir = root
 	cmd.Env = append(base, p.Env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if os.Geteuid() == 0 {
 		s := effectiveSecurity(w.Template.Spec.SecurityContext, c.SecurityContext)
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(s.runAsUser), Gid: uint32(s.runAsGroup)}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(s.runAsUser), Gid: uint32(s.runAsGroup)}}
 	}
-	p.proc = startProcess(t, cmd, w.ID())
+	p.proc = harness.StartCmd(t, w.ID(), cmd)
 	return p
 }
 
@@ -315,86 +311,15 @@ func (p *localPod) Terminate() error {
 	if c := p.C.Lifecycle; c != nil && c.PreStop != nil && c.PreStop.Sleep != nil {
 		grace -= time.Duration(c.PreStop.Sleep.Seconds) * time.Second
 	}
-	if err := p.proc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := syscall.Kill(p.proc.Pid(), syscall.SIGTERM); err != nil {
 		return err
 	}
-	select {
-	case <-p.proc.done:
-		return p.proc.Err()
-	case <-time.After(grace):
+	if p.proc.Wait(grace) != nil && !p.proc.Exited() {
 		p.proc.Kill()
 		return fmt.Errorf("%s still running %v after SIGTERM: the kubelet would SIGKILL it", p.W.ID(), grace)
 	}
+	return p.proc.Err()
 }
 
 // Output is what the container printed.
 func (p *localPod) Output() string { return p.proc.Output() }
-
-// process is a started child whose output is kept.
-type process struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  bytes.Buffer
-	done chan struct{}
-	err  error
-}
-
-func startProcess(t *testing.T, cmd *exec.Cmd, name string) *process {
-	t.Helper()
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	cmd.Stdout = p
-	cmd.Stderr = p
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s (%s): %v", name, path.Base(cmd.Path), err)
-	}
-	go func() {
-		err := cmd.Wait()
-		p.mu.Lock()
-		p.err = err
-		p.mu.Unlock()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.Kill()
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, p.Output())
-		}
-	})
-	return p
-}
-
-func (p *process) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
-}
-
-func (p *process) Output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
-
-func (p *process) Err() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.err
-}
-
-func (p *process) Exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// Kill ends the process group and waits for it.
-func (p *process) Kill() {
-	if p.Exited() {
-		return
-	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	<-p.done
-}

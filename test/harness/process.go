@@ -61,14 +61,26 @@ func Start(t testing.TB, path string, args []string, env ...string) *Process {
 	t.Helper()
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), env...)
+	return StartCmd(t, filepath.Base(path), cmd)
+}
+
+// StartCmd runs cmd, prepared by the caller (its environment, directory,
+// credentials), in a process group of its own, keeping its output, and
+// stops it with SIGKILL when the test ends if it is still running. name
+// labels its output in the test log.
+func StartCmd(t testing.TB, name string, cmd *exec.Cmd) *Process {
+	t.Helper()
 	out := &syncBuffer{}
 	cmd.Stdout = out
 	cmd.Stderr = out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", path, err)
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
-	p := &Process{Name: filepath.Base(path), cmd: cmd, out: out, done: make(chan struct{})}
+	cmd.SysProcAttr.Setpgid = true
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s (%s): %v", name, cmd.Path, err)
+	}
+	p := &Process{Name: name, cmd: cmd, out: out, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
@@ -113,6 +125,13 @@ func (p *Process) Wait(timeout time.Duration) error {
 	case <-time.After(timeout):
 		return fmt.Errorf("%s still running after %v", p.Name, timeout)
 	}
+}
+
+// Err is how the process ended (nil for exit status 0); call it once
+// Exited reports true.
+func (p *Process) Err() error {
+	<-p.done
+	return p.err
 }
 
 // Exited reports whether the process has ended.
