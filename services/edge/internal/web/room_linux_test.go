@@ -37,13 +37,10 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 // the viewer slow.
 func TestWaitRoomWaitsForAFullSocket(t *testing.T) {
 	server, client := tcpPair(t)
-	limitUnsent(server, unsentLimit)
-	raw, err := server.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
+	out := hijackedStream(server, 200*time.Millisecond, func() {})
+	if out.raw == nil {
+		t.Fatal("no socket kept for a TCP connection")
 	}
-	out := &streamConn{timeout: 200 * time.Millisecond, conn: server, raw: raw}
-	out.room = roomPoller(&out.roomErr, &out.waited)
 
 	if err := out.waitRoom(); err != nil {
 		t.Fatalf("waitRoom on an empty socket: %v, want nil", err)

@@ -2,10 +2,10 @@
 
 package web
 
-import "net"
+import "syscall"
 
-// limitUnsent does nothing where TCP_NOTSENT_LOWAT is not available.
-func limitUnsent(net.Conn, int) {}
+// setUnsentLimit does nothing where TCP_NOTSENT_LOWAT is not available.
+func setUnsentLimit(syscall.RawConn, int) {}
 
 // roomPoller reports room at once where the unsent bytes are not capped.
 func roomPoller(*error, *bool) func(fd uintptr) bool {

@@ -406,18 +406,12 @@ func (s *Server) openStream(c *gin.Context) (*streamConn, context.Context, error
 		return s.openBuffered(c)
 	}
 	h.Set("Connection", "close")
-	limitUnsent(conn, unsentLimit)
 	var head bytes.Buffer
 	head.WriteString("HTTP/1.1 200 OK\r\n")
 	_ = h.Write(&head)
 	head.WriteString("\r\n" + mjpeg.Preamble)
 	ctx, cancel := context.WithCancel(s.streamCtx)
-	out := &streamConn{timeout: s.cfg.WriteTimeout, conn: conn, cancel: cancel, done: make(chan struct{})}
-	if tcp, ok := conn.(*net.TCPConn); ok {
-		if raw, err := tcp.SyscallConn(); err == nil {
-			out.raw, out.room = raw, roomPoller(&out.roomErr, &out.waited)
-		}
-	}
+	out := hijackedStream(conn, s.cfg.WriteTimeout, cancel)
 	// The client sends nothing more; a read returns when it closes the
 	// connection, which ends the stream at once even while no frames flow.
 	_ = conn.SetReadDeadline(time.Time{})
@@ -441,6 +435,20 @@ func (s *Server) openStream(c *gin.Context) (*streamConn, context.Context, error
 		return nil, nil, err
 	}
 	return out, ctx, nil
+}
+
+// hijackedStream is the streamConn of a hijacked connection: for a TCP
+// connection, its socket is kept for waitRoom and its unsent bytes are
+// capped at unsentLimit.
+func hijackedStream(conn net.Conn, timeout time.Duration, cancel context.CancelFunc) *streamConn {
+	out := &streamConn{timeout: timeout, conn: conn, cancel: cancel, done: make(chan struct{})}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		if raw, err := tcp.SyscallConn(); err == nil {
+			out.raw, out.room = raw, roomPoller(&out.roomErr, &out.waited)
+		}
+	}
+	out.limitUnsent(unsentLimit)
+	return out
 }
 
 func (s *Server) openBuffered(c *gin.Context) (*streamConn, context.Context, error) {
@@ -471,8 +479,8 @@ func (o *streamConn) write(p []byte) error {
 			// make it take a part a few KB at a time, one wake-up each.
 			// It takes the part in as few writes as its buffer allows,
 			// then goes back to the low limit for choosing the next frame.
-			limitUnsent(o.conn, max(len(p), unsentLimit))
-			defer limitUnsent(o.conn, slowUnsentLimit)
+			o.limitUnsent(max(len(p), unsentLimit))
+			defer o.limitUnsent(slowUnsentLimit)
 		}
 		_, err := o.conn.Write(p)
 		return err
@@ -514,9 +522,17 @@ func (o *streamConn) waitRoom() error {
 		return err
 	}
 	if o.waited && !slow {
-		limitUnsent(o.conn, slowUnsentLimit)
+		o.limitUnsent(slowUnsentLimit)
 	}
 	return o.roomErr
+}
+
+// limitUnsent caps the bytes the socket holds unsent (see setUnsentLimit);
+// it does nothing where there is no TCP socket.
+func (o *streamConn) limitUnsent(bytes int) {
+	if o.raw != nil {
+		setUnsentLimit(o.raw, bytes)
+	}
 }
 
 // slow reports whether the socket once lacked room when a frame was due.
