@@ -1,7 +1,6 @@
 package grpcserver
 
 import (
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
@@ -14,23 +13,15 @@ import (
 
 // encodedFrame is a StreamFramesResponse already in wire form: the capture
 // loop's frame is encoded once (on the first send) and the same bytes are
-// sent on every stream that carries it, passed through by the codec below.
+// sent on every stream that carries it, passed through by the codec below
+// (which also reports err). gRPC adds its 5-byte message header per stream
+// and copies the bytes once, into the connection's write buffer.
+// (grpc.PreparedMsg, which would frame the message once for all streams,
+// copies the whole message into a new buffer first: 50 KB more allocated
+// per frame to save 5 bytes per stream.)
 type encodedFrame struct {
 	data mem.BufferSlice
 	err  error
-}
-
-// send sends the frame on stream. The codec hands gRPC the frame's buffers
-// as they are; gRPC adds its 5-byte message header per stream and copies
-// the bytes once, into the connection's write buffer. (grpc.PreparedMsg,
-// which would frame the message once for all streams, copies the whole
-// message into a new buffer first: 50 KB more allocated per frame to save
-// 5 bytes per stream.)
-func (e *encodedFrame) send(stream grpc.ServerStream) error {
-	if e.err != nil {
-		return e.err
-	}
-	return stream.SendMsg(e)
 }
 
 // encode returns f as a StreamFramesResponse in wire form, made only the

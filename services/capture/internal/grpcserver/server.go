@@ -157,7 +157,7 @@ func (s *Server) StreamFrames(req *camstreamv1.StreamFramesRequest, stream grpc.
 		}
 		last = f.Seq
 		if pacer.Allow(f.CapturedAt) {
-			if err := encode(cam.ID(), f).send(stream); err != nil {
+			if err := stream.SendMsg(encode(cam.ID(), f)); err != nil {
 				return err
 			}
 		}
