@@ -11,12 +11,6 @@ import (
 // clockTicks is USER_HZ, 100 on every Linux this runs on.
 const clockTicks = 100
 
-// CPUTime returns the user+system CPU time a process has used so far.
-func CPUTime(pid int) (time.Duration, error) {
-	user, sys, err := CPUTimes(pid)
-	return user + sys, err
-}
-
 // CPUTimes returns the user and the system CPU time a process has used so
 // far.
 func CPUTimes(pid int) (user, sys time.Duration, err error) {
