@@ -10,6 +10,7 @@ require (
 )
 
 require (
+	github.com/camstream/camstream/services/edge v0.0.0-00010101000000-000000000000
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
@@ -19,3 +20,5 @@ require (
 )
 
 replace github.com/camstream/camstream/gen => ../gen
+
+replace github.com/camstream/camstream/services/edge => ../services/edge

@@ -28,6 +28,8 @@ const captureWait = 60 * time.Second
 // captureProc is a running bin/capture with a gRPC client connected to it.
 type captureProc struct {
 	*harness.Process
+	args     []string // all of them, its addresses included
+	env      []string
 	grpcAddr string
 	httpAddr string
 	client   camstreamv1.CaptureServiceClient
@@ -51,9 +53,10 @@ func captureLaunch(t testing.TB, args []string, env ...string) *captureProc {
 		grpcAddr: fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t)),
 		httpAddr: fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t)),
 	}
-	all := append([]string{"--listen", c.grpcAddr, "--http-listen", c.httpAddr}, args...)
+	c.args = append([]string{"--listen", c.grpcAddr, "--http-listen", c.httpAddr}, args...)
+	c.env = env
 	c.started = time.Now()
-	c.Process = harness.Start(t, harness.Bin(t, "capture"), all, env...)
+	c.Process = harness.Start(t, harness.Bin(t, "capture"), c.args, env...)
 	c.client, c.health = captureDial(t, c.grpcAddr)
 	return c
 }
@@ -69,6 +72,16 @@ func captureDial(t testing.TB, addr string) (camstreamv1.CaptureServiceClient, h
 	}
 	t.Cleanup(func() { conn.Close() })
 	return camstreamv1.NewCaptureServiceClient(conn), healthpb.NewHealthClient(conn)
+}
+
+// restart starts capture again, after it exited or was killed, with the
+// same arguments on the same ports, and waits until it is ready; the gRPC
+// client reconnects by itself.
+func (c *captureProc) restart(t testing.TB) {
+	t.Helper()
+	c.started = time.Now()
+	c.Process = harness.Start(t, harness.Bin(t, "capture"), c.args, c.env...)
+	harness.WaitHTTP(t, "http://"+c.httpAddr+"/readyz", captureWait)
 }
 
 // cameras returns ListCameras.
@@ -93,6 +106,12 @@ func (c *captureProc) camera(t testing.TB, id string) *camstreamv1.Camera {
 	}
 	t.Fatalf("camera %q not in ListCameras", id)
 	return nil
+}
+
+// subscribers is camera id's subscriber count in ListCameras.
+func (c *captureProc) subscribers(t testing.TB, id string) int32 {
+	t.Helper()
+	return c.camera(t, id).GetSubscribers()
 }
 
 // waitState waits until camera id is in one of states and returns it.

@@ -22,8 +22,8 @@ func TestEdgeTwentyViewersOneUpstream(t *testing.T) {
 	var streams []*edgeStream
 	for range 20 {
 		s := edgeOpenStream(t, edge.url+"/cameras/test1/stream.mjpeg")
-		if p := s.next(t, 20*time.Second); p.camera != "test1" {
-			t.Fatalf("part of camera %q, want test1", p.camera)
+		if p := s.next(t, 20*time.Second); p.CameraID != "test1" {
+			t.Fatalf("part of camera %q, want test1", p.CameraID)
 		}
 		streams = append(streams, s)
 	}
@@ -55,9 +55,9 @@ func TestEdgeViewerResumesAfterCaptureRestart(t *testing.T) {
 
 	s := edgeOpenStream(t, edge.url+"/cameras/test2/stream.mjpeg")
 	before := s.next(t, 20*time.Second)
-	capture.proc.Kill() // SIGKILL
+	capture.Kill() // SIGKILL
 	time.Sleep(time.Second)
-	capture.start(t)
+	capture.restart(t)
 
 	// Frames buffered before the kill may still arrive; wait for one captured
 	// after the restart.
@@ -65,14 +65,14 @@ func TestEdgeViewerResumesAfterCaptureRestart(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		p := s.next(t, 60*time.Second)
-		if p.timestamp.After(restarted.Add(-500 * time.Millisecond)) {
-			if p.camera != "test2" {
-				t.Errorf("part after restart of camera %q, want test2", p.camera)
+		if p.CapturedAt.After(restarted.Add(-500 * time.Millisecond)) {
+			if p.CameraID != "test2" {
+				t.Errorf("part after restart of camera %q, want test2", p.CameraID)
 			}
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no frame captured after the restart within 60 s (last seq %d, before the kill %d)", p.seq, before.seq)
+			t.Fatalf("no frame captured after the restart within 60 s (last seq %d, before the kill %d)", p.Seq, before.Seq)
 		}
 	}
 	if got := capture.subscribers(t, "test2"); got != 1 {
@@ -108,11 +108,11 @@ func TestEdgeTwoCaptureShards(t *testing.T) {
 
 	for _, tt := range []struct {
 		camera string
-		owner  *edgeCaptureProc
+		owner  *captureProc
 	}{{"north-2", a}, {"south-1", b}} {
 		s := edgeOpenStream(t, edge.url+"/cameras/"+tt.camera+"/stream.mjpeg")
-		if p := s.next(t, 20*time.Second); p.camera != tt.camera {
-			t.Errorf("stream of %s carries camera %q", tt.camera, p.camera)
+		if p := s.next(t, 20*time.Second); p.CameraID != tt.camera {
+			t.Errorf("stream of %s carries camera %q", tt.camera, p.CameraID)
 		}
 		if got := tt.owner.subscribers(t, tt.camera); got != 1 {
 			t.Errorf("owning shard's subscribers of %s = %d, want 1", tt.camera, got)
@@ -120,9 +120,12 @@ func TestEdgeTwoCaptureShards(t *testing.T) {
 		s.close()
 	}
 	// The seed's URLs count over both shards.
-	s := edgeOpenStream(t, edge.url+"/cam?no=4")
-	if p := s.next(t, 20*time.Second); p.camera != "south-2" {
-		t.Errorf("/cam?no=4 streams %q, want south-2", p.camera)
+	s := edgeOpenStream(t, edge.url+"/video_feed?no=4")
+	if p := s.next(t, 20*time.Second); p.CameraID != "south-2" {
+		t.Errorf("/video_feed?no=4 streams %q, want south-2", p.CameraID)
+	}
+	if status, body := edgeGet(t, edge.url+"/cam?no=4"); status != http.StatusOK || !strings.Contains(body, `data-camera="south-2"`) {
+		t.Errorf("/cam?no=4: %d, want the page of south-2:\n%s", status, body)
 	}
 }
 
@@ -133,17 +136,17 @@ func TestEdgeGracefulShutdown(t *testing.T) {
 	s := edgeOpenStream(t, edge.url+"/video_feed")
 	s.next(t, 20*time.Second)
 
-	if err := edge.proc.Signal(syscall.SIGTERM); err != nil {
+	if err := edge.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := edge.proc.Wait(20 * time.Second); err != nil {
+	if err := edge.Wait(20 * time.Second); err != nil {
 		t.Fatalf("edge after SIGTERM: %v, want exit status 0", err)
 	}
-	if _, err := s.parts.NextPart(); err == nil {
+	if _, err := s.parts.Next(); err == nil {
 		t.Errorf("stream still delivering after edge exited")
 	}
-	if !edge.proc.Contains(`"edge stopped"`) {
-		t.Errorf("edge log lacks its stop line:\n%s", edge.proc.Output())
+	if !edge.Contains(`"edge stopped"`) {
+		t.Errorf("edge log lacks its stop line:\n%s", edge.Output())
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
+	"github.com/camstream/camstream/services/edge/mjpeg"
 	"github.com/camstream/camstream/test/harness"
 	"github.com/camstream/camstream/test/rtspserver"
 )
@@ -67,12 +68,12 @@ func faultCount(t *testing.T, c *captureProc, id string) *faultCounter {
 func (fc *faultCounter) close() { fc.stop(); <-fc.done }
 
 // waitFreshPart reads parts from s until one was captured after since.
-func waitFreshPart(t *testing.T, s *edgeStream, since time.Time, timeout time.Duration) edgePart {
+func waitFreshPart(t *testing.T, s *edgeStream, since time.Time, timeout time.Duration) mjpeg.Part {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		p := s.next(t, timeout)
-		if p.timestamp.After(since) {
+		if p.CapturedAt.After(since) {
 			return p
 		}
 		if time.Now().After(deadline) {
@@ -114,8 +115,8 @@ func TestFaultCameraOutage(t *testing.T) {
 	// The same viewer, never reloaded, gets frames again.
 	p := waitFreshPart(t, viewer, back, 30*time.Second)
 	t.Logf("measure: the open viewer got a new frame %v after the server came back", time.Since(back).Round(time.Millisecond))
-	if p.camera != "door" {
-		t.Errorf("viewer's part after the outage is of camera %q, want door", p.camera)
+	if p.CameraID != "door" {
+		t.Errorf("viewer's part after the outage is of camera %q, want door", p.CameraID)
 	}
 	fps := float64(yardFrames) / outage.Seconds()
 	t.Logf("measure: the other camera ran at %.1f fps (cap 10) during the outage", fps)
@@ -180,12 +181,12 @@ func TestFaultCaptureKilled(t *testing.T) {
 	viewer := edgeOpenStream(t, edge.url+"/cameras/test1/stream.mjpeg")
 	viewer.next(t, 30*time.Second)
 
-	capture.proc.Kill()
+	capture.Kill()
 	harness.WaitFor(t, 30*time.Second, "edge /readyz not ready after capture was killed", func() bool {
 		return faultStatus(edge.url+"/readyz") == http.StatusServiceUnavailable
 	})
 	time.Sleep(3 * time.Second) // away for a while: the edge backs off
-	capture.start(t)            // returns once capture's /readyz answers
+	capture.restart(t)          // returns once capture's /readyz answers
 	back := time.Now()
 	p := waitFreshPart(t, viewer, back.Add(-time.Second), 30*time.Second)
 	resumed := time.Since(back)
@@ -193,8 +194,8 @@ func TestFaultCaptureKilled(t *testing.T) {
 	if resumed > 3*time.Second {
 		t.Errorf("open viewer resumed %v after capture's return, want within 3s", resumed.Round(time.Millisecond))
 	}
-	if p.camera != "test1" {
-		t.Errorf("part after the restart is of camera %q, want test1", p.camera)
+	if p.CameraID != "test1" {
+		t.Errorf("part after the restart is of camera %q, want test1", p.CameraID)
 	}
 	harness.WaitFor(t, 30*time.Second, "edge /readyz ready again", func() bool {
 		return faultStatus(edge.url+"/readyz") == http.StatusOK
@@ -348,7 +349,7 @@ func TestFaultEdgeKilled(t *testing.T) {
 		t.Fatalf("capture's subscribers of test1 with two edges = %d, want 2", got)
 	}
 
-	a.proc.Kill()
+	a.Kill()
 	killed := time.Now()
 	harness.WaitFor(t, 30*time.Second, "capture drops the killed edge's subscription", func() bool {
 		return capture.subscribers(t, "test1") == 1

@@ -84,7 +84,7 @@ cameras:
 	s.close()
 	time.Sleep(time.Second) // let the logs of the requests above land
 	texts["capture's output (logs, OpenCV, FFmpeg)"] = c.Output()
-	texts["edge's output"] = edge.proc.Output()
+	texts["edge's output"] = edge.Output()
 
 	for _, secret := range []string{capturePassword, captureWrongPW, httpPassword} {
 		captureNoSecret(t, secret, texts)
@@ -93,10 +93,10 @@ cameras:
 	if out := c.Output(); !strings.Contains(out, "rtsp://***@127.0.0.1") {
 		t.Errorf("capture's output never names a source redacted:\n%s", out)
 	}
-	if out := edge.proc.Output(); !strings.Contains(out, `"level":"DEBUG"`) {
+	if out := edge.Output(); !strings.Contains(out, `"level":"DEBUG"`) {
 		t.Errorf("edge's output has no debug lines:\n%s", out)
 	}
-	if strings.Contains(edge.proc.Output(), token) {
+	if strings.Contains(edge.Output(), token) {
 		t.Errorf("edge's log shows the viewing token")
 	}
 	for _, want := range []string{"rtsp://***@127.0.0.1", "pwd=***"} {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
+	"github.com/camstream/camstream/services/edge/mjpeg"
 	"github.com/camstream/camstream/test/harness"
 )
 
@@ -82,13 +81,7 @@ func stormJoin(t *testing.T, url string, n int) (leave func()) {
 				errs <- fmt.Errorf("status %d", resp.StatusCode)
 				return
 			}
-			_, params, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-			p, err := multipart.NewReader(resp.Body, params["boundary"]).NextPart()
-			if err != nil {
-				errs <- fmt.Errorf("first part: %w", err)
-				return
-			}
-			if _, err := io.Copy(io.Discard, p); err != nil {
+			if _, err := mjpeg.NewReader(resp.Body).Skip(); err != nil {
 				errs <- fmt.Errorf("first part: %w", err)
 			}
 		})

@@ -110,8 +110,8 @@ func TestFaultMutualTLS(t *testing.T) {
 
 	edge := edgeStartEdge(t, target, "--capture-ca", ca.file, "--capture-cert", clientCert, "--capture-key", clientKey)
 	s := edgeOpenStream(t, edge.url+"/cameras/test1/stream.mjpeg")
-	if p := s.next(t, 30*time.Second); p.camera != "test1" {
-		t.Errorf("stream over mutual TLS carries camera %q, want test1", p.camera)
+	if p := s.next(t, 30*time.Second); p.CameraID != "test1" {
+		t.Errorf("stream over mutual TLS carries camera %q, want test1", p.CameraID)
 	}
 	s.close()
 

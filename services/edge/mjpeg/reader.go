@@ -58,7 +58,9 @@ func CheckResponse(resp *http.Response) error {
 	return nil
 }
 
-// Next reads the next part with its JPEG, in a new slice.
+// Next reads the next part with its JPEG, in a new slice. At the end of a
+// stream that ended between parts it returns io.EOF; a stream cut inside
+// a part gives io.ErrUnexpectedEOF.
 func (r *Reader) Next() (Part, error) {
 	p, err := r.head()
 	if err != nil {
@@ -96,8 +98,11 @@ func (r *Reader) head() (Part, error) {
 		}
 		r.started = true
 	}
-	for {
+	for first := true; ; first = false {
 		line, err := r.r.ReadSlice('\n')
+		if err == io.EOF && first && len(line) == 0 {
+			return p, io.EOF // the stream ended between parts
+		}
 		if err != nil {
 			return p, fmt.Errorf("part headers: %w", noEOF(err))
 		}

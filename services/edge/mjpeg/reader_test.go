@@ -43,8 +43,8 @@ func TestReaderReadsAppendedParts(t *testing.T) {
 				t.Errorf("part %d body = %q, want %q", i, p.JPEG, wantJPEG)
 			}
 		}
-		if _, err := r.Next(); err == nil || err == io.ErrUnexpectedEOF {
-			t.Errorf("skip=%v: read past the last part: err %v, want the end of the stream", skip, err)
+		if _, err := r.Next(); err != io.EOF {
+			t.Errorf("skip=%v: read past the last part: err %v, want io.EOF", skip, err)
 		}
 	}
 }
@@ -52,6 +52,7 @@ func TestReaderReadsAppendedParts(t *testing.T) {
 func TestReaderRefusesMalformedStreams(t *testing.T) {
 	frame := Frame{CameraID: "a", Seq: 7, CapturedAt: time.Unix(1, 0), JPEG: []byte("JPEG")}
 	good := string(AppendPart(AppendPart([]byte(Preamble), frame), frame))
+	one := string(AppendPart([]byte(Preamble), frame))
 	tests := []struct {
 		name, stream, want string
 	}{
@@ -65,7 +66,8 @@ func TestReaderRefusesMalformedStreams(t *testing.T) {
 		{"bad timestamp", strings.Replace(good, "X-Timestamp: 1.000000", "X-Timestamp: 1.0e3", 1), "X-Timestamp"},
 		{"bare line feed", strings.Replace(good, "X-Frame-Seq: 7\r\n", "X-Frame-Seq: 7\n", 1), "header line"},
 		{"cut in the body", good[:len(Preamble)+strings.Index(good[len(Preamble):], "JPEG")+2], "unexpected EOF"},
-		{"cut before the boundary", good[:len(good)/2], "unexpected EOF"},
+		{"cut in the headers", good[:len(good)/2], "unexpected EOF"},
+		{"cut in the boundary", one[:len(one)-3], "unexpected EOF"},
 	}
 	for _, tt := range tests {
 		_, err := NewReader(strings.NewReader(tt.stream)).Next()

@@ -8,13 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
-	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +25,7 @@ import (
 	"github.com/camstream/camstream/services/edge/internal/hub"
 	"github.com/camstream/camstream/services/edge/internal/metrics"
 	"github.com/camstream/camstream/services/edge/internal/upstream"
+	"github.com/camstream/camstream/services/edge/mjpeg"
 )
 
 func TestMain(m *testing.M) {
@@ -116,18 +114,10 @@ func get(t *testing.T, url string, header ...string) (*http.Response, string) {
 	return resp, string(body)
 }
 
-// part is one MJPEG part as a client sees it.
-type part struct {
-	camera string
-	seq    uint64
-	jpeg   []byte
-	header map[string]string
-}
-
 // client is an open MJPEG stream as a browser sees it.
 type client struct {
 	resp  *http.Response
-	parts *multipart.Reader
+	parts *mjpeg.Reader
 }
 
 func openStream(t *testing.T, url string) *client {
@@ -137,36 +127,20 @@ func openStream(t *testing.T, url string) *client {
 		t.Fatalf("GET %s: %v", url, err)
 	}
 	t.Cleanup(func() { resp.Body.Close() })
-	if resp.StatusCode != http.StatusOK {
+	if err := mjpeg.CheckResponse(resp); err != nil {
 		body, _ := io.ReadAll(resp.Body)
-		t.Fatalf("GET %s: status %d, want 200; body %q", url, resp.StatusCode, body)
+		t.Fatalf("GET %s: %v; body %q", url, err, body)
 	}
-	mediaType, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if err != nil || mediaType != "multipart/x-mixed-replace" || params["boundary"] != "frame" {
-		t.Fatalf("GET %s: Content-Type %q, want multipart/x-mixed-replace; boundary=frame", url, resp.Header.Get("Content-Type"))
-	}
-	return &client{resp: resp, parts: multipart.NewReader(resp.Body, "frame")}
+	return &client{resp: resp, parts: mjpeg.NewReader(resp.Body)}
 }
 
-func (v *client) next(t *testing.T) part {
+func (v *client) next(t *testing.T) mjpeg.Part {
 	t.Helper()
-	p, err := v.parts.NextPart()
+	p, err := v.parts.Next()
 	if err != nil {
 		t.Fatalf("next part: %v", err)
 	}
-	jpeg, err := io.ReadAll(p)
-	if err != nil {
-		t.Fatalf("part body: %v", err)
-	}
-	seq, err := strconv.ParseUint(p.Header.Get("X-Frame-Seq"), 10, 64)
-	if err != nil {
-		t.Fatalf("X-Frame-Seq %q: %v", p.Header.Get("X-Frame-Seq"), err)
-	}
-	h := make(map[string]string)
-	for k := range p.Header {
-		h[k] = p.Header.Get(k)
-	}
-	return part{camera: p.Header.Get("X-Camera-Id"), seq: seq, jpeg: jpeg, header: h}
+	return p
 }
 
 func (v *client) close() { v.resp.Body.Close() }
@@ -191,20 +165,19 @@ func TestStreamParts(t *testing.T) {
 	var last uint64
 	for i := range 5 {
 		p := v.next(t)
-		if p.camera != "b1" || !strings.HasPrefix(string(p.jpeg), "\xff\xd8b1 ") {
-			t.Errorf("part %d: camera %q, JPEG %q; want a frame of b1", i, p.camera, p.jpeg[:6])
+		if p.CameraID != "b1" || !strings.HasPrefix(string(p.JPEG), "\xff\xd8b1 ") {
+			t.Errorf("part %d: camera %q, JPEG %q; want a frame of b1", i, p.CameraID, p.JPEG[:6])
 		}
-		if p.header["Content-Type"] != "image/jpeg" || p.header["Content-Length"] != strconv.Itoa(len(p.jpeg)) {
-			t.Errorf("part %d: Content-Type %q, Content-Length %q; want image/jpeg, %d", i, p.header["Content-Type"], p.header["Content-Length"], len(p.jpeg))
+		if p.ContentType != "image/jpeg" {
+			t.Errorf("part %d: Content-Type %q, want image/jpeg", i, p.ContentType)
 		}
-		ts, err := strconv.ParseFloat(p.header["X-Timestamp"], 64)
-		if age := float64(time.Now().UnixMicro())/1e6 - ts; err != nil || age < 0 || age > 60 {
-			t.Errorf("part %d: X-Timestamp %q is %v s old (%v), want a recent capture time", i, p.header["X-Timestamp"], age, err)
+		if age := time.Since(p.CapturedAt); age < 0 || age > time.Minute {
+			t.Errorf("part %d: X-Timestamp %v is %v old, want a recent capture time", i, p.CapturedAt, age)
 		}
-		if p.seq <= last {
-			t.Errorf("part %d: seq %d after %d, want increasing", i, p.seq, last)
+		if p.Seq <= last {
+			t.Errorf("part %d: seq %d after %d, want increasing", i, p.Seq, last)
 		}
-		last = p.seq
+		last = p.Seq
 	}
 }
 
@@ -218,7 +191,7 @@ func TestSeedURLsServeTheNthCamera(t *testing.T) {
 		{"/video_feed?no=2", "a2"},
 	} {
 		v := openStream(t, e.url+tt.path)
-		if got := v.next(t).camera; got != tt.want {
+		if got := v.next(t).CameraID; got != tt.want {
 			t.Errorf("GET %s streams camera %q, want %q", tt.path, got, tt.want)
 		}
 		v.close()
@@ -455,8 +428,8 @@ func TestRoutingOverCaptures(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	for _, tt := range []struct{ camera, owner string }{{"a2", "capture-a"}, {"b1", "capture-b"}} {
 		v := openStream(t, e.url+"/cameras/"+tt.camera+"/stream.mjpeg")
-		if p := v.next(t); p.camera != tt.camera || !strings.HasPrefix(string(p.jpeg), "\xff\xd8"+tt.camera+" ") {
-			t.Errorf("stream of %s: camera %q, JPEG %q", tt.camera, p.camera, p.jpeg[:6])
+		if p := v.next(t); p.CameraID != tt.camera || !strings.HasPrefix(string(p.JPEG), "\xff\xd8"+tt.camera+" ") {
+			t.Errorf("stream of %s: camera %q, JPEG %q", tt.camera, p.CameraID, p.JPEG[:6])
 		}
 		if got := e.captures[tt.owner].Subscribers(tt.camera); got != 1 {
 			t.Errorf("%s subscribers of %s = %d, want 1", tt.owner, tt.camera, got)
@@ -512,7 +485,7 @@ func TestSlowViewerSkipsWithoutHoldingBackOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slowParts := &client{resp: slowResp, parts: multipart.NewReader(slowResp.Body, "frame")}
+	slowParts := &client{resp: slowResp, parts: mjpeg.NewReader(slowResp.Body)}
 	first := slowParts.next(t)
 
 	// The slow viewer now reads nothing while fast viewers read 40 frames.
@@ -522,13 +495,13 @@ func TestSlowViewerSkipsWithoutHoldingBackOthers(t *testing.T) {
 	for range 3 {
 		fast := openStream(t, e.url+"/cameras/a1/stream.mjpeg")
 		wg.Go(func() {
-			last := fast.next(t).seq
+			last := fast.next(t).Seq
 			for range 40 {
 				p := fast.next(t)
-				if p.seq <= last {
-					t.Errorf("fast viewer: seq %d after %d, want increasing", p.seq, last)
+				if p.Seq <= last {
+					t.Errorf("fast viewer: seq %d after %d, want increasing", p.Seq, last)
 				}
-				last = p.seq
+				last = p.Seq
 			}
 			mu.Lock()
 			newest = max(newest, last)
@@ -540,21 +513,21 @@ func TestSlowViewerSkipsWithoutHoldingBackOthers(t *testing.T) {
 
 	// Drain what the kernel buffered for the slow viewer (a few MB at
 	// most); after that it must be at the newest frames.
-	var p part
-	prev := first.seq
+	var p mjpeg.Part
+	prev := first.Seq
 	jumped := false
 	for range 60 {
 		p = slowParts.next(t)
-		if p.seq > prev+1 {
+		if p.Seq > prev+1 {
 			jumped = true
 		}
-		prev = p.seq
-		if p.seq >= newest {
+		prev = p.Seq
+		if p.Seq >= newest {
 			break
 		}
 	}
-	if !jumped || p.seq < newest {
-		t.Errorf("slow viewer: seq %d after reading again (from %d), newest seen by fast viewers %d; want it to skip to the newest", p.seq, first.seq, newest)
+	if !jumped || p.Seq < newest {
+		t.Errorf("slow viewer: seq %d after reading again (from %d), newest seen by fast viewers %d; want it to skip to the newest", p.Seq, first.Seq, newest)
 	}
 	_, body := get(t, e.url+"/metrics")
 	if !strings.Contains(body, `camstream_edge_frames_skipped_total{camera="a1"}`) {
@@ -579,11 +552,7 @@ func TestStalledViewerDropped(t *testing.T) {
 	readErr := make(chan error, 1)
 	go func() {
 		for {
-			p, err := fast.parts.NextPart()
-			if err == nil {
-				_, err = io.Copy(io.Discard, p)
-			}
-			if err != nil {
+			if _, err := fast.parts.Skip(); err != nil {
 				readErr <- err
 				return
 			}
@@ -671,10 +640,10 @@ func TestMultiStreamCarriesEveryCamera(t *testing.T) {
 		seen := map[string]bool{}
 		for range 60 {
 			p := v.next(t)
-			if !strings.HasPrefix(string(p.jpeg), "\xff\xd8"+p.camera+" ") {
-				t.Fatalf("%s: part of %q carries %q", path, p.camera, p.jpeg[:6])
+			if !strings.HasPrefix(string(p.JPEG), "\xff\xd8"+p.CameraID+" ") {
+				t.Fatalf("%s: part of %q carries %q", path, p.CameraID, p.JPEG[:6])
 			}
-			seen[p.camera] = true
+			seen[p.CameraID] = true
 			if len(seen) == 3 {
 				break
 			}
@@ -773,4 +742,3 @@ func TestPagesWithoutCameras(t *testing.T) {
 		}
 	}
 }
-
