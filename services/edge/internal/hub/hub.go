@@ -19,7 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/camstream/camstream/services/edge/internal/mjpeg"
+	"github.com/camstream/camstream/services/edge/mjpeg"
 )
 
 // ErrClosed is returned when a feed or the hub has ended.

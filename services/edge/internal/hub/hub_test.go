@@ -13,7 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/camstream/camstream/services/edge/internal/mjpeg"
+	"github.com/camstream/camstream/services/edge/mjpeg"
 )
 
 func TestMain(m *testing.M) {

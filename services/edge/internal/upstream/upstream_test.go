@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/camstream/camstream/services/edge/internal/capturetest"
+	"github.com/camstream/camstream/services/edge/internal/catalog"
 	"github.com/camstream/camstream/services/edge/internal/hub"
 )
 
@@ -171,21 +172,21 @@ func TestCameraErrors(t *testing.T) {
 	if _, err := p.Camera(ctx, "a1"); err != nil {
 		t.Errorf("Camera(a1) before the first poll: %v, want found (an unknown camera triggers a poll)", err)
 	}
-	if _, err := p.Camera(ctx, "nope"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Camera(nope): err = %v, want %v", err, ErrNotFound)
+	if _, err := p.Camera(ctx, "nope"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("Camera(nope): err = %v, want %v", err, catalog.ErrNotFound)
 	}
 
 	a.Stop()
 	p.Refresh(ctx)
 	cam, err := p.Camera(ctx, "a1")
-	if !errors.Is(err, ErrUnavailable) || cam == nil {
-		t.Errorf("Camera(a1) with its capture down = %v, %v; want the camera and %v", cam, err, ErrUnavailable)
+	if !errors.Is(err, catalog.ErrUnavailable) || cam == nil {
+		t.Errorf("Camera(a1) with its capture down = %v, %v; want the camera and %v", cam, err, catalog.ErrUnavailable)
 	}
 	if got, want := ids(t, p), "a1,b1"; got != want {
 		t.Errorf("cameras with capture-a down = %s, want %s (kept, so viewers wait for it)", got, want)
 	}
-	if _, err := p.Snapshot(ctx, "a1"); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("Snapshot(a1) with its capture down: err = %v, want %v", err, ErrUnavailable)
+	if _, err := p.Snapshot(ctx, "a1"); !errors.Is(err, catalog.ErrUnavailable) {
+		t.Errorf("Snapshot(a1) with its capture down: err = %v, want %v", err, catalog.ErrUnavailable)
 	}
 	if f, err := p.Snapshot(ctx, "b1"); err != nil || f.GetCameraId() != "b1" {
 		t.Errorf("Snapshot(b1) = %v, %v; want a frame of b1", f, err)
@@ -199,11 +200,11 @@ func TestNoCaptureAnswers(t *testing.T) {
 	if p.Ready() {
 		t.Errorf("Ready = true with no capture answering, want false")
 	}
-	if _, err := p.Cameras(); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("Cameras: err = %v, want %v", err, ErrUnavailable)
+	if _, err := p.Cameras(); !errors.Is(err, catalog.ErrUnavailable) {
+		t.Errorf("Cameras: err = %v, want %v", err, catalog.ErrUnavailable)
 	}
-	if _, err := p.Camera(context.Background(), "x"); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("Camera: err = %v, want %v", err, ErrUnavailable)
+	if _, err := p.Camera(context.Background(), "x"); !errors.Is(err, catalog.ErrUnavailable) {
+		t.Errorf("Camera: err = %v, want %v", err, catalog.ErrUnavailable)
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
 	"github.com/camstream/camstream/services/edge/internal/hub"
 	"github.com/camstream/camstream/services/edge/internal/metrics"
-	"github.com/camstream/camstream/services/edge/internal/mjpeg"
+	"github.com/camstream/camstream/services/edge/mjpeg"
 )
 
 // oneCamera is a Catalog with one camera, for benchmarks without gRPC.

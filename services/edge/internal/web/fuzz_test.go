@@ -11,9 +11,9 @@ import (
 	"time"
 
 	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
+	"github.com/camstream/camstream/services/edge/internal/catalog"
 	"github.com/camstream/camstream/services/edge/internal/hub"
 	"github.com/camstream/camstream/services/edge/internal/metrics"
-	"github.com/camstream/camstream/services/edge/internal/upstream"
 )
 
 // noCameras is a catalog that knows no camera, so no request can turn into
@@ -22,10 +22,10 @@ type noCameras struct{}
 
 func (noCameras) Cameras() ([]*camstreamv1.Camera, error) { return nil, nil }
 func (noCameras) Camera(_ context.Context, id string) (*camstreamv1.Camera, error) {
-	return nil, upstream.ErrNotFound
+	return nil, catalog.ErrNotFound
 }
 func (noCameras) Snapshot(_ context.Context, id string) (*camstreamv1.Frame, error) {
-	return nil, upstream.ErrNotFound
+	return nil, catalog.ErrNotFound
 }
 func (noCameras) Ready() bool { return true }
 

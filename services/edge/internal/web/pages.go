@@ -14,8 +14,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
-	"github.com/camstream/camstream/services/edge/internal/mjpeg"
-	"github.com/camstream/camstream/services/edge/internal/upstream"
+	"github.com/camstream/camstream/services/edge/internal/catalog"
+	"github.com/camstream/camstream/services/edge/mjpeg"
 )
 
 func parsePages() (map[string]*template.Template, error) {
@@ -233,11 +233,11 @@ func writeJPEG(c *gin.Context, jpeg []byte, seq uint64, timestamp []byte) {
 // its capture does not answer.
 func (s *Server) failCamera(c *gin.Context, id string, err error) {
 	switch {
-	case errors.Is(err, upstream.ErrNotFound):
+	case errors.Is(err, catalog.ErrNotFound):
 		s.fail(c, http.StatusNotFound, fmt.Sprintf("There is no camera %q.", id))
-	case errors.Is(err, upstream.ErrUnavailable) && id == "":
+	case errors.Is(err, catalog.ErrUnavailable) && id == "":
 		s.fail(c, http.StatusServiceUnavailable, "No capture service is answering right now. This page works again as soon as one does.")
-	case errors.Is(err, upstream.ErrUnavailable):
+	case errors.Is(err, catalog.ErrUnavailable):
 		s.fail(c, http.StatusServiceUnavailable, fmt.Sprintf("The capture service of camera %q is not answering right now. Try again in a moment.", id))
 	default:
 		s.log.Error("camera lookup", "camera", id, "err", err)

@@ -18,25 +18,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
+	"github.com/camstream/camstream/services/edge/internal/catalog"
 	"github.com/camstream/camstream/services/edge/internal/hub"
 	"github.com/camstream/camstream/services/edge/internal/metrics"
 )
 
 //go:embed templates static
 var assets embed.FS
-
-// Catalog knows the cameras and where they are: upstream.Pool.
-type Catalog interface {
-	// Cameras lists every camera; upstream.ErrUnavailable when no capture answers.
-	Cameras() ([]*camstreamv1.Camera, error)
-	// Camera finds one; upstream.ErrNotFound or upstream.ErrUnavailable.
-	Camera(ctx context.Context, id string) (*camstreamv1.Camera, error)
-	// Snapshot asks the camera's capture for its newest frame.
-	Snapshot(ctx context.Context, id string) (*camstreamv1.Frame, error)
-	// Ready reports whether a capture answers.
-	Ready() bool
-}
 
 // Config configures the HTTP side.
 type Config struct {
@@ -57,7 +45,7 @@ type Config struct {
 type Server struct {
 	log     *slog.Logger
 	cfg     Config
-	catalog Catalog
+	catalog catalog.Catalog
 	hub     *hub.Hub
 	metrics *metrics.Metrics
 	engine  *gin.Engine
@@ -77,7 +65,7 @@ type Server struct {
 }
 
 // New builds the server and its routes.
-func New(log *slog.Logger, cfg Config, catalog Catalog, h *hub.Hub, m *metrics.Metrics) (*Server, error) {
+func New(log *slog.Logger, cfg Config, cameras catalog.Catalog, h *hub.Hub, m *metrics.Metrics) (*Server, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 10 * time.Second
 	}
@@ -99,7 +87,7 @@ func New(log *slog.Logger, cfg Config, catalog Catalog, h *hub.Hub, m *metrics.M
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log, cfg: cfg, catalog: catalog, hub: h, metrics: m, pages: pages, static: static, version: version}
+	s := &Server{log: log, cfg: cfg, catalog: cameras, hub: h, metrics: m, pages: pages, static: static, version: version}
 	s.streamCtx, s.stopStreams = context.WithCancel(context.Background())
 	s.engine = s.routes()
 	return s, nil
@@ -148,7 +136,7 @@ func (s *Server) routes() *gin.Engine {
 	view.GET("/cameras/:id/snapshot.jpg", s.snapshot)
 	view.GET("/streams.mjpeg", s.multiStream)
 	view.GET("/api/cameras", s.apiCameras)
-	view.GET("/cam", s.seedStream)
+	view.GET("/cam", s.seedPage)
 	view.GET("/video_feed", s.seedStream)
 
 	e.NoRoute(func(c *gin.Context) { s.fail(c, http.StatusNotFound, "There is no page at this address.") })

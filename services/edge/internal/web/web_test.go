@@ -215,15 +215,26 @@ func TestSeedURLsServeTheNthCamera(t *testing.T) {
 	}{
 		{"/video_feed", "a1"},
 		{"/video_feed?no=3", "b1"},
-		{"/cam?no=1", "a1"},
-		{"/cam?no=2", "a2"},
-		{"/cam", "a1"},
+		{"/video_feed?no=2", "a2"},
 	} {
 		v := openStream(t, e.url+tt.path)
 		if got := v.next(t).camera; got != tt.want {
 			t.Errorf("GET %s streams camera %q, want %q", tt.path, got, tt.want)
 		}
 		v.close()
+	}
+	// /cam?no=N showed the N-th camera: it leads to that camera's page.
+	for _, tt := range []struct {
+		path, want string
+	}{
+		{"/cam", "<h1>Camera a1</h1>"},
+		{"/cam?no=2", "<h1>Camera a2</h1>"},
+		{"/cam?no=3", "<h1>Camera b1</h1>"},
+	} {
+		resp, body := get(t, e.url+tt.path)
+		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path == "/cam" || !strings.Contains(body, tt.want) {
+			t.Errorf("GET %s: status %d at %s, want the page with %s", tt.path, resp.StatusCode, resp.Request.URL.Path, tt.want)
+		}
 	}
 }
 
@@ -323,6 +334,7 @@ func TestAuth(t *testing.T) {
 		{"wrong basic password", locked, "/", []string{"Authorization", basic(token, "nope")}, 401},
 		{"query token", locked, "/cameras/a1/snapshot.jpg?token=" + token, nil, 200},
 		{"wrong query token", locked, "/cameras/a1/snapshot.jpg?token=" + token + "x", nil, 401},
+		{"seed page redirect keeps the query token", locked, "/cam?no=2&token=" + token, nil, 200},
 		{"health is open", locked, "/healthz", nil, 200},
 		{"readiness is open", locked, "/readyz", nil, 200},
 		{"metrics are open", locked, "/metrics", nil, 200},
@@ -762,24 +774,3 @@ func TestPagesWithoutCameras(t *testing.T) {
 	}
 }
 
-// The pacer never lets frames out faster than its interval, the first
-// included (timers never fire early, so a busy machine cannot break this).
-func TestPacerSpacesFrames(t *testing.T) {
-	const interval = 40 * time.Millisecond
-	p := newPacer(interval)
-	defer p.stop()
-	start := time.Now()
-	for range 3 {
-		if err := p.wait(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if elapsed := time.Since(start); elapsed < 3*interval {
-		t.Errorf("3 waits at %v took %v, want at least %v", interval, elapsed, 3*interval)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := p.wait(ctx); err == nil {
-		t.Errorf("wait with a cancelled context: nil error, want one")
-	}
-}

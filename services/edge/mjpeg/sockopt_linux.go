@@ -1,4 +1,4 @@
-package web
+package mjpeg
 
 import (
 	"errors"
@@ -18,7 +18,7 @@ func setUnsentLimit(raw syscall.RawConn, bytes int) {
 	})
 }
 
-// roomPoller returns the function that streamConn.waitRoom passes to the
+// roomPoller returns the function that Conn.WaitRoom passes to the
 // socket's RawConn.Write: it reports whether the socket takes more bytes
 // now (its unsent bytes are below half the TCP_NOTSENT_LOWAT cap, or it
 // has failed and the next write will say so); when it does not, it sets

@@ -1,6 +1,7 @@
-package web
+package mjpeg
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -33,20 +34,20 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 }
 
 // A socket whose peer stops reading has no room for the next frame until
-// the peer reads again; waitRoom waits for that (or its timeout) and marks
+// the peer reads again; WaitRoom waits for that (or its timeout) and marks
 // the viewer slow.
 func TestWaitRoomWaitsForAFullSocket(t *testing.T) {
 	server, client := tcpPair(t)
-	out := hijackedStream(server, 200*time.Millisecond, func() {})
+	out := newHijacked(context.Background(), func() {}, server, 200*time.Millisecond)
 	if out.raw == nil {
 		t.Fatal("no socket kept for a TCP connection")
 	}
 
-	if err := out.waitRoom(); err != nil {
-		t.Fatalf("waitRoom on an empty socket: %v, want nil", err)
+	if err := out.WaitRoom(); err != nil {
+		t.Fatalf("WaitRoom on an empty socket: %v, want nil", err)
 	}
-	if out.slow() {
-		t.Fatal("slow() = true after an empty socket had room, want false")
+	if out.Slow() {
+		t.Fatal("Slow() = true after an empty socket had room, want false")
 	}
 
 	// Fill the socket: the peer reads nothing until writes time out.
@@ -60,11 +61,11 @@ func TestWaitRoomWaitsForAFullSocket(t *testing.T) {
 			break
 		}
 	}
-	if err := out.waitRoom(); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("waitRoom on a full socket: %v, want %v", err, os.ErrDeadlineExceeded)
+	if err := out.WaitRoom(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("WaitRoom on a full socket: %v, want %v", err, os.ErrDeadlineExceeded)
 	}
-	if !out.slow() {
-		t.Fatal("slow() = false after the socket lacked room, want true")
+	if !out.Slow() {
+		t.Fatal("Slow() = false after the socket lacked room, want true")
 	}
 
 	// Once the peer reads everything, there is room again.
@@ -74,8 +75,8 @@ func TestWaitRoomWaitsForAFullSocket(t *testing.T) {
 		done <- err
 	}()
 	out.timeout = 30 * time.Second
-	if err := out.waitRoom(); err != nil {
-		t.Fatalf("waitRoom after the peer read: %v, want nil", err)
+	if err := out.WaitRoom(); err != nil {
+		t.Fatalf("WaitRoom after the peer read: %v, want nil", err)
 	}
 	client.Close()
 	<-done

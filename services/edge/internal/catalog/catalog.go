@@ -1,0 +1,31 @@
+// Package catalog is what the edge's pages and streams need to know of the
+// cameras: the Catalog interface, which upstream.Pool implements over the
+// capture services, and the errors it answers with.
+package catalog
+
+import (
+	"context"
+	"errors"
+
+	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
+)
+
+var (
+	// ErrNotFound means no capture lists the camera.
+	ErrNotFound = errors.New("camera not found")
+	// ErrUnavailable means the capture owning the camera, or every capture,
+	// does not answer.
+	ErrUnavailable = errors.New("capture unreachable")
+)
+
+// Catalog knows the cameras and where they are.
+type Catalog interface {
+	// Cameras lists every camera; ErrUnavailable when no capture answers.
+	Cameras() ([]*camstreamv1.Camera, error)
+	// Camera finds one; ErrNotFound or ErrUnavailable.
+	Camera(ctx context.Context, id string) (*camstreamv1.Camera, error)
+	// Snapshot asks the camera's capture for its newest frame.
+	Snapshot(ctx context.Context, id string) (*camstreamv1.Frame, error)
+	// Ready reports whether a capture answers.
+	Ready() bool
+}
