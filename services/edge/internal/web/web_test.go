@@ -773,4 +773,3 @@ func TestPagesWithoutCameras(t *testing.T) {
 		}
 	}
 }
-
