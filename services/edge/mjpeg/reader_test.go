@@ -43,8 +43,8 @@ func TestReaderReadsAppendedParts(t *testing.T) {
 				t.Errorf("part %d body = %q, want %q", i, p.JPEG, wantJPEG)
 			}
 		}
-		if _, err := r.Next(); err == nil || err == io.ErrUnexpectedEOF {
-			t.Errorf("skip=%v: read past the last part: err %v, want the end of the stream", skip, err)
+		if _, err := r.Next(); err != io.EOF {
+			t.Errorf("skip=%v: read past the last part: err %v, want io.EOF (the stream ended between parts)", skip, err)
 		}
 	}
 }
@@ -66,6 +66,7 @@ func TestReaderRefusesMalformedStreams(t *testing.T) {
 		{"bare line feed", strings.Replace(good, "X-Frame-Seq: 7\r\n", "X-Frame-Seq: 7\n", 1), "header line"},
 		{"cut in the body", good[:len(Preamble)+strings.Index(good[len(Preamble):], "JPEG")+2], "unexpected EOF"},
 		{"cut before the boundary", good[:len(good)/2], "unexpected EOF"},
+		{"cut in the headers", good[:len(Preamble)+5], "part headers: unexpected EOF"},
 	}
 	for _, tt := range tests {
 		_, err := NewReader(strings.NewReader(tt.stream)).Next()
