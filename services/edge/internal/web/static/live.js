@@ -192,7 +192,7 @@
         setField(single, "state", "removed");
         setField(single, "fps", "");
         setField(single, "error", "This camera was removed from the camera file.");
-        single.classList.add("stale", "removed");
+        single.classList.add("removed");
       }
       return;
     }
