@@ -229,4 +229,3 @@ func edgeGetStatus(url string) (int, error) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, nil
 }
-
