@@ -119,10 +119,20 @@ func TestEdgeTwoCaptureShards(t *testing.T) {
 		}
 		s.close()
 	}
-	// The seed's URLs count over both shards.
-	s := edgeOpenStream(t, edge.url+"/cam?no=4")
+	// The seed's URLs count over both shards: /video_feed?no=4 streams
+	// the fourth camera, /cam?no=4 leads to its page.
+	s := edgeOpenStream(t, edge.url+"/video_feed?no=4")
 	if p := s.next(t, 20*time.Second); p.camera != "south-2" {
-		t.Errorf("/cam?no=4 streams %q, want south-2", p.camera)
+		t.Errorf("/video_feed?no=4 streams %q, want south-2", p.camera)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(edge.url + "/cam?no=4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasSuffix(loc, "cameras/south-2") {
+		t.Errorf("/cam?no=4 = %d to %q, want a redirect to the page of south-2", resp.StatusCode, loc)
 	}
 }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image/jpeg"
@@ -240,6 +241,22 @@ func TestReloadByCameraID(t *testing.T) {
 	}
 
 	reloadCheckCapture(t, c)
+	// The edge kept its connection and its calls to capture: only the
+	// removed camera's call ended.
+	goneEnds := 0
+	for _, line := range strings.Split(edge.proc.Output(), "\n") {
+		var rec struct{ Msg, Camera string }
+		if json.Unmarshal([]byte(line), &rec) != nil || !strings.HasPrefix(rec.Msg, "upstream ended") {
+			continue
+		}
+		if rec.Camera != "gone" {
+			t.Errorf("the edge's upstream of %s ended: %s", rec.Camera, line)
+		}
+		goneEnds++
+	}
+	if goneEnds == 0 {
+		t.Errorf("the edge's log has no end of the removed camera's upstream:\n%s", edge.proc.Output())
+	}
 	listed := reloadWaitEdgeLists(t, edge.url, swap)
 	t.Logf("measure: swap → new camera's first frame through the edge %v; removed camera's stream ended after %v; edge pages updated after %v; unchanged camera's largest gap %v (frame interval %v)",
 		firstFrame.Round(time.Millisecond), goneEnded.Round(time.Millisecond), listed.Round(time.Millisecond), gap, interval)
