@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -152,6 +153,16 @@ func TestReloadRefusesBadFiles(t *testing.T) {
 		t.Errorf("successful reloads = %d, want 1", n)
 	}
 	viewer.moreFrames(t, "after the good file", 3)
+
+	// SIGHUP reloads the file even when it did not change.
+	if err := c.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	harness.WaitFor(t, captureWait, "a reload on SIGHUP", func() bool { return reloadCount(t, c, "success") == 2 })
+	if !strings.Contains(c.Output(), `"trigger":"SIGHUP"`) || c.Exited() {
+		t.Errorf("capture did not reload on SIGHUP, or exited")
+	}
+	viewer.moreFrames(t, "after SIGHUP", 3)
 }
 
 // A camera's password kept in a file of a mounted Secret: the camera's
