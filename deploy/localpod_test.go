@@ -122,19 +122,24 @@ func (p *localPod) mountVolumes(t *testing.T, m *manifests, opts podOptions) {
 			if cm == nil {
 				t.Fatalf("%s: volume %s: ConfigMap %s not rendered", p.W.ID(), v.Name, v.ConfigMap.Name)
 			}
+			// Laid out as the kubelet does (files behind a ..data
+			// symlink it swaps on an update), so KubeletWrite can update
+			// the volume the way the kubelet does.
+			files := map[string]string{}
 			for key, name := range configMapFiles(v.ConfigMap, cm) {
 				data := cm.Data[key]
 				if opts.File != nil {
 					data = opts.File(key, data)
 				}
-				file := filepath.Join(dir, name)
-				if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-					t.Fatal(err)
+				if strings.Contains(name, "/") {
+					t.Fatalf("%s: volume %s: item path %q: only files at the volume's top are emulated", p.W.ID(), v.Name, name)
 				}
-				if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
-					t.Fatal(err)
-				}
+				files[name] = data
 			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			harness.KubeletWrite(t, dir, files)
 		case v.EmptyDir != nil:
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				t.Fatal(err)
@@ -191,6 +196,9 @@ func (p *localPod) localize(t *testing.T, m *manifests, v string, backends []*lo
 		return hp
 	})
 }
+
+// MountDir is where a mount path of the container is on this machine.
+func (p *localPod) MountDir(mountPath string) string { return filepath.Join(p.root, mountPath) }
 
 // Addr is the local address of a container port.
 func (p *localPod) Addr(containerPort int32) string {

@@ -6,6 +6,7 @@ replace github.com/camstream/camstream/gen => ../../gen
 
 require (
 	github.com/camstream/camstream/gen v0.0.0-00010101000000-000000000000
+	github.com/fsnotify/fsnotify v1.10.1
 	github.com/prometheus/client_golang v1.25.0
 	go.uber.org/goleak v1.3.0
 	go.yaml.in/yaml/v3 v3.0.5

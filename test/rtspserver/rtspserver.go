@@ -101,6 +101,15 @@ func (s *Server) URL(path string) string {
 	return u.String()
 }
 
+// SetCredentials changes the user and password the server asks for from
+// its next Start on, like a camera whose password was changed: stop it,
+// set them, start it.
+func (s *Server) SetCredentials(user, password string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.User, s.opts.Password = user, password
+}
+
 // Start (re)starts a stopped server on its previous port.
 func (s *Server) Start() error {
 	s.mu.Lock()

@@ -58,9 +58,10 @@ func CheckResponse(resp *http.Response) error {
 	return nil
 }
 
-// Next reads the next part with its JPEG, in a new slice. At the end of a
-// stream that ended between parts it returns io.EOF; a stream cut inside
-// a part gives io.ErrUnexpectedEOF.
+// Next reads the next part with its JPEG, in a new slice. It returns
+// io.EOF when the stream ended cleanly, after a whole part (the server
+// closed it: the edge does when the camera was removed), and an error
+// wrapping io.ErrUnexpectedEOF when it ended inside one.
 func (r *Reader) Next() (Part, error) {
 	p, err := r.head()
 	if err != nil {
@@ -101,7 +102,7 @@ func (r *Reader) head() (Part, error) {
 	for first := true; ; first = false {
 		line, err := r.r.ReadSlice('\n')
 		if err == io.EOF && first && len(line) == 0 {
-			return p, io.EOF // the stream ended between parts
+			return p, io.EOF // between parts: the stream ended cleanly
 		}
 		if err != nil {
 			return p, fmt.Errorf("part headers: %w", noEOF(err))

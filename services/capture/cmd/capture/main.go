@@ -28,6 +28,7 @@ import (
 	"github.com/camstream/camstream/services/capture/internal/grpcserver"
 	"github.com/camstream/camstream/services/capture/internal/httpserver"
 	"github.com/camstream/camstream/services/capture/internal/metrics"
+	"github.com/camstream/camstream/services/capture/internal/reload"
 	"github.com/camstream/camstream/services/capture/internal/source"
 )
 
@@ -141,7 +142,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
 
-	all, err := config.Load(opts.configPath, getenv)
+	all, err := config.Load(opts.configPath, config.Env{Getenv: getenv})
 	if err != nil {
 		return err
 	}
@@ -194,6 +195,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer stopCams()
 	var wg sync.WaitGroup
 	wg.Go(func() { set.Run(camCtx) })
+	if opts.configPath != "" {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		r := reload.New(reload.Options{Path: opts.configPath, Getenv: getenv, Logger: log, Observer: m,
+			Apply: func(all []config.Camera) camera.Changes { return set.Apply(opts.shard.Filter(all)) }})
+		wg.Go(func() { r.Run(camCtx, hup) })
+	}
 	serveErr := make(chan error, 3)
 	wg.Go(func() { serveErr <- serveGRPC(grpcServer, grpcLn) })
 	if healthLn != nil {

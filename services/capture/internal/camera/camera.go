@@ -3,26 +3,21 @@
 // encodes it to JPEG once and publishes it as the camera's latest frame for
 // every subscriber. It reopens a lost source with backoff, opens on-demand
 // cameras on their first subscriber and closes them when the last leaves,
-// and keeps the state, the last error and the measured frame rate.
+// and keeps the state, the last error and the measured frame rate. A Set
+// holds a process's cameras and applies a reloaded camera file to them, by
+// camera id.
 package camera
 
 import (
 	"context"
-	"fmt"
-	"image"
 	"log/slog"
-	"math"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"gocv.io/x/gocv"
-
 	"github.com/camstream/camstream/services/capture/internal/backoff"
 	"github.com/camstream/camstream/services/capture/internal/config"
 	"github.com/camstream/camstream/services/capture/internal/hub"
-	"github.com/camstream/camstream/services/capture/internal/pace"
 	"github.com/camstream/camstream/services/capture/internal/source"
 )
 
@@ -88,19 +83,27 @@ type Status struct {
 	Reconnects    uint64    // times the source was lost
 }
 
-// Camera is one camera and its capture loop.
+// Camera is one camera and its capture loop. Its hub, and so its
+// subscribers, outlive a change of its settings.
 type Camera struct {
-	cfg     config.Camera
+	id      string
 	opts    Options
 	log     *slog.Logger
 	hub     *hub.Hub
-	onState func(id string, s State)
+	onState func(c *Camera, s State)
+	// life ends when a reload removes the camera (see Life).
+	life   context.Context
+	remove context.CancelFunc
 
 	subs      atomic.Int32
 	lastLeave atomic.Int64 // UnixNano of the last subscriber leaving
 	wake      chan struct{}
 
-	mu         sync.Mutex
+	mu      sync.Mutex
+	cfg     config.Camera
+	restart context.CancelFunc // ends the loop of the current settings
+	// stopLoop ends the camera's Run; set by the Set that runs it.
+	stopLoop   context.CancelFunc
 	state      State
 	lastErr    string
 	width      int
@@ -128,6 +131,7 @@ func New(cfg config.Camera, opts Options) *Camera {
 		opts.StallAfter = defaultStallAfter
 	}
 	c := &Camera{
+		id:    cfg.ID,
 		cfg:   cfg,
 		opts:  opts,
 		log:   opts.Logger.With("camera", cfg.ID),
@@ -135,6 +139,7 @@ func New(cfg config.Camera, opts Options) *Camera {
 		wake:  make(chan struct{}, 1),
 		state: StateStarting,
 	}
+	c.life, c.remove = context.WithCancel(context.Background())
 	if cfg.OnDemand {
 		c.state = StateIdle
 	}
@@ -142,10 +147,45 @@ func New(cfg config.Camera, opts Options) *Camera {
 }
 
 // ID returns the camera's id.
-func (c *Camera) ID() string { return c.cfg.ID }
+func (c *Camera) ID() string { return c.id }
 
 // Config returns the camera's configuration.
-func (c *Camera) Config() config.Camera { return c.cfg }
+func (c *Camera) Config() config.Camera {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cfg
+}
+
+// Reconfigure gives the camera new settings (same id). Its loop closes the
+// source and starts over with them; subscribers stay and get the frames of
+// the new settings.
+func (c *Camera) Reconfigure(cfg config.Camera) {
+	c.mu.Lock()
+	c.cfg = cfg
+	restart := c.restart
+	c.mu.Unlock()
+	c.log.Info("camera settings changed: restarting", "source", cfg.Source, "fps", cfg.FPS,
+		"width", cfg.Width, "quality", cfg.Quality, "on_demand", cfg.OnDemand)
+	if restart != nil {
+		restart()
+	}
+}
+
+// restarted resets the state for new settings: the old settings' error no
+// longer applies.
+func (c *Camera) restarted() {
+	c.mu.Lock()
+	c.lastErr = ""
+	c.mu.Unlock()
+	c.setState(StateStarting, "")
+}
+
+// Life is a context that ends when a reload removes the camera from its
+// set: its subscribers must then leave.
+func (c *Camera) Life() context.Context { return c.life }
+
+// Removed reports whether a reload removed the camera.
+func (c *Camera) Removed() bool { return c.life.Err() != nil }
 
 // Subscribe registers a viewer of the camera (opening an idle on-demand
 // camera) until release is called. release may be called more than once.
@@ -193,197 +233,12 @@ func (c *Camera) Status() Status {
 		fps = 0
 	}
 	return Status{
-		ID: c.cfg.ID, Name: c.cfg.Name, Source: c.cfg.Source.String(),
+		ID: c.id, Name: c.cfg.Name, Source: c.cfg.Source.String(),
 		State: c.state, Width: c.width, Height: c.height, FPS: fps,
 		MaxFPS: c.cfg.FPS, LastError: c.lastErr, OnDemand: c.cfg.OnDemand,
 		Subscribers: int(c.subs.Load()), LastFrameTime: c.lastFrame,
 		Frames: c.frames, Reconnects: c.reconnects,
 	}
-}
-
-// Run is the capture loop. It returns when ctx ends, with the source closed.
-func (c *Camera) Run(ctx context.Context) {
-	bo := c.opts.NewBackoff()
-	failures := 0         // failed sessions in a row
-	streamedOnce := false // since start, or since the camera was last idle
-	for {
-		if c.cfg.OnDemand && !c.wanted(time.Now()) {
-			c.setState(StateIdle, "")
-			if !c.waitWanted(ctx) {
-				return
-			}
-			streamedOnce = false
-			c.setState(StateStarting, "")
-		}
-		streamed, err := c.session(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if streamed > 0 {
-			streamedOnce, failures = true, 0
-		}
-		if streamed >= c.opts.ResetAfter {
-			bo.Reset()
-		}
-		if err == nil {
-			continue // an on-demand camera nobody watches: go idle
-		}
-		failures++
-		state := StateReconnecting
-		if !streamedOnce || failures > failedAfter {
-			state = StateFailed
-		}
-		if streamed > 0 {
-			c.mu.Lock()
-			c.reconnects++
-			c.mu.Unlock()
-		}
-		delay := bo.Next()
-		c.log.Warn("camera source error", "state", state.String(), "error", err,
-			"attempt", failures, "retry_in", delay.Round(time.Millisecond).String())
-		c.setState(state, err.Error())
-		if !sleep(ctx, delay) {
-			return
-		}
-	}
-}
-
-// session opens the source and captures until the source fails, ctx ends
-// or an on-demand camera is no longer wanted (err == nil). streamed is how
-// long frames flowed. A panic is recovered and returned as this camera's
-// error: one broken camera never takes the others down.
-func (c *Camera) session(ctx context.Context) (streamed time.Duration, err error) {
-	var src source.Source
-	var first time.Time
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("capture loop panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			err = fmt.Errorf("capture loop panicked: %v", r)
-		}
-		if src != nil {
-			src.Close()
-		}
-		if !first.IsZero() {
-			streamed = time.Since(first)
-		}
-	}()
-	src, err = c.opts.Open(ctx, c.cfg.Source, source.Options{Name: c.cfg.Name, Width: c.cfg.Width, FPS: c.cfg.FPS})
-	if err != nil {
-		src = nil
-		return 0, err
-	}
-	img, resized := gocv.NewMat(), gocv.NewMat()
-	defer img.Close()
-	defer resized.Close()
-	var reads readClock
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	var watcher sync.WaitGroup
-	watcher.Go(func() { c.watch(watchCtx, &reads) })
-	defer watcher.Wait()
-	defer stopWatch()
-	pacer := pace.New(c.cfg.FPS)
-	params := []int{gocv.IMWriteJpegQuality, c.cfg.Quality}
-	for {
-		if err := src.Read(ctx, &img); err != nil {
-			if ctx.Err() != nil {
-				return 0, nil
-			}
-			return 0, err
-		}
-		now := time.Now()
-		reads.tick(now)
-		if c.cfg.OnDemand && !c.wanted(now) {
-			return 0, nil
-		}
-		if !pacer.Allow(now) {
-			continue
-		}
-		out := img
-		if w := c.cfg.Width; w > 0 && img.Cols() != w {
-			h := int(math.Round(float64(img.Rows()) * float64(w) / float64(img.Cols())))
-			interp := gocv.InterpolationArea // best for shrinking
-			if w > img.Cols() {
-				interp = gocv.InterpolationLinear
-			}
-			gocv.Resize(img, &resized, image.Pt(w, max(h, 1)), 0, 0, interp)
-			out = resized
-		}
-		start := time.Now()
-		jpeg, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, out, params)
-		encode := time.Since(start)
-		if err != nil || len(jpeg) == 0 {
-			return 0, fmt.Errorf("encode JPEG: %v", err)
-		}
-		f := &hub.Frame{JPEG: jpeg, Width: out.Cols(), Height: out.Rows(), CapturedAt: now}
-		c.hub.Publish(f)
-		if first.IsZero() {
-			first = now
-		}
-		c.published(f)
-		if c.opts.Observer != nil {
-			c.opts.Observer.FrameEncoded(c.cfg.ID, encode, len(jpeg))
-		}
-	}
-}
-
-// readClock is when a session last read a frame and the usual time
-// between reads, shared with its watchdog. Only the read loop writes it.
-type readClock struct {
-	last, gap atomic.Int64 // UnixNano, nanoseconds
-}
-
-// tick records a read at now. The gap is a moving average (weight 1/8),
-// so one long pause (a stall that ended) barely moves it.
-func (r *readClock) tick(now time.Time) {
-	prev := r.last.Swap(now.UnixNano())
-	if prev == 0 {
-		return
-	}
-	d := now.UnixNano() - prev
-	if g := r.gap.Load(); g != 0 {
-		d = g + (d-g)/8
-	}
-	r.gap.Store(d)
-}
-
-// watch is a session's watchdog. Reads of network streams and devices
-// cannot be interrupted and only fail after FFmpeg's timeouts; until then
-// a camera that stopped sending would look streaming. When no frame came
-// for max(StallAfter, a few frame intervals), watch reports the camera
-// reconnecting; the next frame, or the read failing and the source being
-// reopened, moves it on.
-func (c *Camera) watch(ctx context.Context, reads *readClock) {
-	t := time.NewTicker(c.opts.StallAfter / 4)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			last := reads.last.Load()
-			if last == 0 {
-				continue // not streaming yet: opening has its own timeouts
-			}
-			limit := max(c.opts.StallAfter, stallIntervals*time.Duration(reads.gap.Load()))
-			if quiet := now.Sub(time.Unix(0, last)); quiet > limit {
-				c.stalled(quiet)
-			}
-		}
-	}
-}
-
-// stalled reports a streaming camera whose source sent nothing for quiet.
-func (c *Camera) stalled(quiet time.Duration) {
-	c.mu.Lock()
-	if c.state != StateStreaming {
-		c.mu.Unlock()
-		return
-	}
-	c.state = StateReconnecting
-	c.lastErr = fmt.Sprintf("no frame for %v: the source stalled", quiet.Round(100*time.Millisecond))
-	c.mu.Unlock()
-	c.log.Warn("camera source stalled", "state", StateReconnecting.String(), "no_frame_for", quiet.Round(time.Millisecond).String())
-	c.notify(StateReconnecting)
 }
 
 // published records a frame: the camera is streaming, its size and rate.
@@ -396,9 +251,10 @@ func (c *Camera) published(f *hub.Frame) {
 	if changed {
 		c.state, c.lastErr = StateStreaming, ""
 	}
+	src := c.cfg.Source
 	c.mu.Unlock()
 	if changed {
-		c.log.Info("camera streaming", "source", c.cfg.Source, "width", f.Width, "height", f.Height)
+		c.log.Info("camera streaming", "source", src, "width", f.Width, "height", f.Height)
 		c.notify(StateStreaming)
 	}
 }
@@ -430,10 +286,11 @@ func (c *Camera) setState(s State, errMsg string) {
 	if errMsg != "" {
 		c.lastErr = errMsg
 	}
+	src := c.cfg.Source
 	c.mu.Unlock()
 	if changed {
 		if s == StateIdle || s == StateStarting {
-			c.log.Info("camera "+s.String(), "source", c.cfg.Source)
+			c.log.Info("camera "+s.String(), "source", src)
 		}
 		c.notify(s)
 	}
@@ -441,40 +298,6 @@ func (c *Camera) setState(s State, errMsg string) {
 
 func (c *Camera) notify(s State) {
 	if c.onState != nil {
-		c.onState(c.cfg.ID, s)
-	}
-}
-
-// wanted reports whether an on-demand camera should be open: it has
-// subscribers, or had one less than idle_timeout ago.
-func (c *Camera) wanted(now time.Time) bool {
-	if c.subs.Load() > 0 {
-		return true
-	}
-	left := c.lastLeave.Load()
-	return left != 0 && now.Sub(time.Unix(0, left)) < c.cfg.IdleTimeout
-}
-
-// waitWanted blocks until the camera has a subscriber; false when ctx ends.
-func (c *Camera) waitWanted(ctx context.Context) bool {
-	for !c.wanted(time.Now()) {
-		select {
-		case <-c.wake:
-		case <-ctx.Done():
-			return false
-		}
-	}
-	return ctx.Err() == nil
-}
-
-// sleep waits for d; false when ctx ends first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
+		c.onState(c, s)
 	}
 }

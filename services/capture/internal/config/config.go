@@ -1,7 +1,7 @@
 // Package config loads the cameras a capture process owns: from a YAML
-// camera file (with ${VAR} expanded from the environment), from the seed's
-// OPENCV_CAMERA_SOURCE variable, or the two built-in test cameras; and keeps
-// only those of this process's shard.
+// camera file (with ${VAR} expanded from the environment and ${file:PATH}
+// from files), from the seed's OPENCV_CAMERA_SOURCE variable, or the two
+// built-in test cameras; and keeps only those of this process's shard.
 package config
 
 import (
@@ -42,6 +42,11 @@ type Camera struct {
 	IdleTimeout time.Duration
 }
 
+// Equal reports whether c and o are the same camera with the same
+// settings, credentials included: a reload restarts a camera whose
+// settings differ in any field.
+func (c Camera) Equal(o Camera) bool { return c == o }
+
 // file is the camera file as written.
 type file struct {
 	Cameras []fileCamera `yaml:"cameras"`
@@ -61,20 +66,20 @@ type fileCamera struct {
 // Load returns the cameras to run: those of the camera file at path when
 // path is set, else one camera "cam1" from OPENCV_CAMERA_SOURCE when that is
 // set, else the built-in test cameras.
-func Load(path string, getenv func(string) string) ([]Camera, error) {
+func Load(path string, env Env) ([]Camera, error) {
 	switch {
 	case path != "":
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("camera file: %w", err)
 		}
-		cams, err := Parse(data, getenv)
+		cams, err := Parse(data, env)
 		if err != nil {
 			return nil, fmt.Errorf("camera file %s: %w", path, err)
 		}
 		return cams, nil
-	case getenv("OPENCV_CAMERA_SOURCE") != "":
-		cam, err := FromEnvSource(getenv("OPENCV_CAMERA_SOURCE"))
+	case env.Getenv != nil && env.Getenv("OPENCV_CAMERA_SOURCE") != "":
+		cam, err := FromEnvSource(env.Getenv("OPENCV_CAMERA_SOURCE"))
 		if err != nil {
 			return nil, fmt.Errorf("OPENCV_CAMERA_SOURCE: %w", err)
 		}
@@ -86,7 +91,7 @@ func Load(path string, getenv func(string) string) ([]Camera, error) {
 
 // Parse parses and validates a camera file. Errors name the camera and the
 // field to fix.
-func Parse(data []byte, getenv func(string) string) ([]Camera, error) {
+func Parse(data []byte, env Env) ([]Camera, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var f file
@@ -102,7 +107,7 @@ func Parse(data []byte, getenv func(string) string) ([]Camera, error) {
 	cams := make([]Camera, 0, len(f.Cameras))
 	seen := make(map[string]int, len(f.Cameras))
 	for i, fc := range f.Cameras {
-		cam, err := fc.validate(getenv)
+		cam, err := fc.validate(env)
 		if err != nil {
 			who := fmt.Sprintf("camera %q", fc.ID)
 			if fc.ID == "" {
@@ -119,11 +124,11 @@ func Parse(data []byte, getenv func(string) string) ([]Camera, error) {
 	return cams, nil
 }
 
-func (fc fileCamera) validate(getenv func(string) string) (Camera, error) {
+func (fc fileCamera) validate(env Env) (Camera, error) {
 	if err := validID(fc.ID); err != nil {
 		return Camera{}, err
 	}
-	raw, err := Expand(fc.Source, getenv)
+	raw, err := Expand(fc.Source, env)
 	if err != nil {
 		return Camera{}, fmt.Errorf("source: %w", err)
 	}
@@ -134,7 +139,7 @@ func (fc fileCamera) validate(getenv func(string) string) (Camera, error) {
 	if err != nil {
 		return Camera{}, fmt.Errorf("source: %w", err)
 	}
-	name, err := Expand(fc.Name, getenv)
+	name, err := Expand(fc.Name, env)
 	if err != nil {
 		return Camera{}, fmt.Errorf("name: %w", err)
 	}
@@ -174,35 +179,6 @@ func validID(id string) error {
 		return fmt.Errorf("id: %q must be lower-case letters, digits and inner dashes ([a-z0-9-]+)", id)
 	}
 	return nil
-}
-
-// Expand replaces every ${NAME} in s with getenv(NAME). A variable that is
-// not set (or empty) is an error, so that a missing Secret stops start-up instead of
-// producing a URL without a password. Other '$' characters stay as they are.
-func Expand(s string, getenv func(string) string) (string, error) {
-	var b strings.Builder
-	for {
-		i := strings.Index(s, "${")
-		if i < 0 {
-			b.WriteString(s)
-			return b.String(), nil
-		}
-		end := strings.IndexByte(s[i:], '}')
-		if end < 0 {
-			return "", errors.New("unterminated ${ (want ${NAME})")
-		}
-		name := s[i+2 : i+end]
-		if !validEnvName(name) {
-			return "", fmt.Errorf("${%s} is not a valid variable name", name)
-		}
-		value := getenv(name)
-		if value == "" {
-			return "", fmt.Errorf("environment variable %s is not set", name)
-		}
-		b.WriteString(s[:i])
-		b.WriteString(value)
-		s = s[i+end+1:]
-	}
 }
 
 // FromEnvSource is the seed's single camera: OPENCV_CAMERA_SOURCE as a
@@ -251,19 +227,6 @@ func validIDChars(id string) bool {
 		}
 	}
 	return id != ""
-}
-
-// validEnvName reports whether name is [A-Za-z_][A-Za-z0-9_]*.
-func validEnvName(name string) bool {
-	for i, r := range name {
-		switch {
-		case r == '_', r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z':
-		case r >= '0' && r <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return name != ""
 }
 
 func isDigits(s string) bool {

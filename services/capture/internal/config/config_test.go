@@ -1,6 +1,7 @@
 package config
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,8 +9,8 @@ import (
 	"time"
 )
 
-func env(vars map[string]string) func(string) string {
-	return func(k string) string { return vars[k] }
+func env(vars map[string]string) Env {
+	return Env{Getenv: func(k string) string { return vars[k] }}
 }
 
 func TestParseValid(t *testing.T) {
@@ -192,7 +193,23 @@ func TestFromEnvSourceKinds(t *testing.T) {
 }
 
 func TestExpand(t *testing.T) {
-	getenv := env(map[string]string{"A": "1", "B_2": "two"})
+	files := map[string]string{
+		"/run/secrets/pass":  "s3cret\n",
+		"/run/secrets/crlf":  "dos\r\n",
+		"/run/secrets/two":   "two\n\n",
+		"/run/secrets/empty": "\n",
+		"/run/secrets/huge":  strings.Repeat("x", maxSecretFile+1),
+	}
+	e := Env{
+		Getenv: func(k string) string { return map[string]string{"A": "1", "B_2": "two"}[k] },
+		ReadFile: func(path string) ([]byte, error) {
+			v, ok := files[path]
+			if !ok {
+				return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+			}
+			return []byte(v), nil
+		},
+	}
 	tests := []struct {
 		in, want, wantErr string
 	}{
@@ -203,9 +220,18 @@ func TestExpand(t *testing.T) {
 		{"${MISSING}", "", "MISSING is not set"},
 		{"${1BAD}", "", "not a valid variable name"},
 		{"${A", "", "unterminated"},
+		{"u:${file:/run/secrets/pass}@h", "u:s3cret@h", ""},
+		{"${file:/run/secrets/crlf}", "dos", ""},
+		{"${file:/run/secrets/two}", "two\n", ""},
+		{"${A}:${file:/run/secrets/pass}", "1:s3cret", ""},
+		{"${file:/run/secrets/nope}", "", "${file:/run/secrets/nope}: file does not exist"},
+		{"${file:/run/secrets/empty}", "", "${file:/run/secrets/empty}: the file is empty"},
+		{"${file:/run/secrets/huge}", "", "larger than 64 KiB"},
+		{"${file:run/secrets/pass}", "", "the path must be absolute"},
+		{"${file:}", "", "the path must be absolute"},
 	}
 	for _, tt := range tests {
-		got, err := Expand(tt.in, getenv)
+		got, err := Expand(tt.in, e)
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("Expand(%q) error = %v, want one containing %q", tt.in, err, tt.wantErr)
@@ -215,5 +241,40 @@ func TestExpand(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("Expand(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
+	}
+}
+
+// A password in a file: read from the real file system, changed in
+// place, read again by the next Parse; its errors name the path only.
+func TestParseSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	pass := filepath.Join(dir, "front-pass")
+	if err := os.WriteFile(pass, []byte("first-Pw1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := []byte("cameras:\n  - id: front\n    source: rtsp://admin:${file:" + pass + "}@10.0.0.5/s\n")
+	cams, err := Parse(file, Env{})
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got, want := cams[0].Source.Raw(), "rtsp://admin:first-Pw1@10.0.0.5/s"; got != want {
+		t.Errorf("source = %q, want %q", got, want)
+	}
+	if err := os.WriteFile(pass, []byte("second-Pw2"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Parse(file, Env{})
+	if err != nil {
+		t.Fatalf("Parse after the change: %v", err)
+	}
+	if again[0].Equal(cams[0]) {
+		t.Errorf("the camera with a changed password file is Equal to before: %q", again[0].Source.Raw())
+	}
+	if err := os.Remove(pass); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Parse(file, Env{})
+	if err == nil || !strings.Contains(err.Error(), `camera "front": source: ${file:`+pass+`}: no such file or directory`) {
+		t.Errorf("Parse with the password file gone: error %v, want it to name the camera, the field and the file", err)
 	}
 }

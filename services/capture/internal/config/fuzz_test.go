@@ -2,6 +2,7 @@ package config
 
 import (
 	"math"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,7 +15,8 @@ var fuzzIDPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 
 // FuzzParse feeds any bytes to the camera-file parser: it returns cameras
 // that keep every documented bound, or a one-line error; it never panics
-// and never shows the password that ${VAR} expansion put in a source.
+// and never shows the password that ${VAR} or ${file:PATH} expansion put in
+// a source.
 func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
 		"",
@@ -27,6 +29,8 @@ func FuzzParse(f *testing.F) {
 		"cameras:\n  - id: a\n    source: test://\n    fps: .nan\n",
 		"cameras:\n  - id: a\n    source: test://\n    width: -1\n    quality: 1000\n",
 		"cameras:\n  - id: a\n    source: rtsp://${PASS}@h/s\n",
+		"cameras:\n  - id: a\n    source: rtsp://u:${file:/run/secrets/pass}@/s\n",
+		"cameras:\n  - id: a\n    source: rtsp://u:${file:run/secrets/pass}@h/s\n",
 		"cameras:\n  - id: a\n    source: rtsp://u:${PASS@h/s\n",
 		"cameras: &x\n  - *x\n",
 		"cameras:\n  - id: a\n    source: test://\n    idle_timeout: 99999999999h\n",
@@ -35,11 +39,19 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	getenv := func(name string) string {
-		if name == "PASS" {
-			return fuzzSecret
-		}
-		return ""
+	getenv := Env{
+		Getenv: func(name string) string {
+			if name == "PASS" {
+				return fuzzSecret
+			}
+			return ""
+		},
+		ReadFile: func(path string) ([]byte, error) {
+			if path == "/run/secrets/pass" {
+				return []byte(fuzzSecret + "\n"), nil
+			}
+			return nil, os.ErrNotExist
+		},
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// The password counts as one where it ends up as a URL's user

@@ -12,7 +12,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
@@ -35,7 +34,7 @@ type Server struct {
 
 	cams            *camera.Set
 	log             *slog.Logger
-	health          *health.Server
+	health          *healthServer
 	snapshotTimeout time.Duration
 
 	stopCtx context.Context // ends at Shutdown: open calls end
@@ -48,7 +47,7 @@ func New(cams *camera.Set, log *slog.Logger) *Server {
 	s := &Server{
 		cams:            cams,
 		log:             log,
-		health:          health.NewServer(),
+		health:          newHealthServer(),
 		snapshotTimeout: DefaultSnapshotTimeout,
 	}
 	s.stopCtx, s.stop = context.WithCancel(context.Background())
@@ -57,6 +56,7 @@ func New(cams *camera.Set, log *slog.Logger) *Server {
 		s.setHealth(c.ID(), c.State())
 	}
 	cams.OnStateChange(s.setHealth)
+	cams.OnRemove(s.health.remove)
 	return s
 }
 
@@ -65,7 +65,7 @@ func (s *Server) setHealth(id string, st camera.State) {
 	if st.Healthy() {
 		status = healthpb.HealthCheckResponse_SERVING
 	}
-	s.health.SetServingStatus(id, status)
+	s.health.set(id, status)
 }
 
 // NewGRPCServer returns a gRPC server with CaptureService, health and
@@ -126,9 +126,11 @@ func (s *Server) ListCameras(context.Context, *camstreamv1.ListCamerasRequest) (
 	return resp, nil
 }
 
-// StreamFrames sends the camera's newest frames until the client leaves or
-// the server shuts down. A client that reads slowly gets the newest frame
-// each time it is ready for one.
+// StreamFrames sends the camera's newest frames until the client leaves,
+// the server shuts down or a reload removes the camera (NOT_FOUND). A
+// client that reads slowly gets the newest frame each time it is ready for
+// one. A reload that changes the camera's settings does not end the call:
+// the frames of the new settings follow.
 func (s *Server) StreamFrames(req *camstreamv1.StreamFramesRequest, stream grpc.ServerStreamingServer[camstreamv1.StreamFramesResponse]) error {
 	cam, err := s.camera(req.GetCameraId())
 	if err != nil {
@@ -140,7 +142,7 @@ func (s *Server) StreamFrames(req *camstreamv1.StreamFramesRequest, stream grpc.
 	}
 	release := cam.Subscribe()
 	defer release()
-	ctx, cancel := s.callContext(stream.Context())
+	ctx, cancel := s.callContext(stream.Context(), cam)
 	defer cancel()
 
 	pacer := pace.New(maxFPS)
@@ -152,7 +154,7 @@ func (s *Server) StreamFrames(req *camstreamv1.StreamFramesRequest, stream grpc.
 	for {
 		if f == nil {
 			if f, err = cam.Next(ctx, last); err != nil {
-				return s.endErr(stream.Context())
+				return s.endErr(stream.Context(), cam)
 			}
 		}
 		last = f.Seq
@@ -181,7 +183,7 @@ func (s *Server) GetSnapshot(ctx context.Context, req *camstreamv1.GetSnapshotRe
 	if !fresh {
 		release := cam.Subscribe()
 		defer release()
-		call, cancel := s.callContext(ctx)
+		call, cancel := s.callContext(ctx, cam)
 		defer cancel()
 		wait, cancelWait := context.WithTimeout(call, s.snapshotTimeout)
 		defer cancelWait()
@@ -191,7 +193,7 @@ func (s *Server) GetSnapshot(ctx context.Context, req *camstreamv1.GetSnapshotRe
 		}
 		if f, err = cam.Next(wait, after); err != nil {
 			if call.Err() != nil {
-				return nil, s.endErr(ctx)
+				return nil, s.endErr(ctx, cam)
 			}
 			return nil, unavailable(cam)
 		}
@@ -220,20 +222,27 @@ func (s *Server) camera(id string) (*camera.Camera, error) {
 	return cam, nil
 }
 
-// callContext returns a context that also ends when the server shuts down.
-func (s *Server) callContext(parent context.Context) (context.Context, context.CancelFunc) {
+// callContext returns a context that also ends when the server shuts down
+// or a reload removes cam.
+func (s *Server) callContext(parent context.Context, cam *camera.Camera) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(parent)
 	stop := context.AfterFunc(s.stopCtx, cancel)
+	stopRemoved := context.AfterFunc(cam.Life(), cancel)
 	return ctx, func() {
 		stop()
+		stopRemoved()
 		cancel()
 	}
 }
 
-// endErr is the status a call ends with when its wait was interrupted.
-func (s *Server) endErr(callCtx context.Context) error {
-	if err := callCtx.Err(); err != nil {
-		return status.FromContextError(err).Err()
+// endErr is the status a call on cam ends with when its wait was
+// interrupted.
+func (s *Server) endErr(callCtx context.Context, cam *camera.Camera) error {
+	switch {
+	case callCtx.Err() != nil:
+		return status.FromContextError(callCtx.Err()).Err()
+	case cam.Removed():
+		return status.Errorf(codes.NotFound, "camera %q was removed from the camera file", cam.ID())
 	}
 	return status.Error(codes.Unavailable, "capture is shutting down")
 }

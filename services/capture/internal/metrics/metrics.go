@@ -1,7 +1,7 @@
 // Package metrics exposes capture's Prometheus metrics on its own registry:
 // per-camera frame, reconnect, state and subscriber figures read from the
-// cameras at scrape time, histograms of encode time and frame size, and the
-// Go and process collectors.
+// cameras at scrape time, histograms of encode time and frame size, the
+// camera file's reloads, and the Go and process collectors.
 package metrics
 
 import (
@@ -15,16 +15,34 @@ import (
 	"github.com/camstream/camstream/services/capture/internal/camera"
 )
 
-// Metrics is capture's registry. It implements camera.Observer.
+// Reload results, the values of the result label.
+const (
+	ReloadSuccess = "success"
+	ReloadError   = "error"
+)
+
+// Metrics is capture's registry. It implements camera.Observer and
+// reload.Observer.
 type Metrics struct {
-	reg    *prometheus.Registry
-	encode prometheus.Histogram
-	bytes  prometheus.Histogram
+	reg        *prometheus.Registry
+	encode     prometheus.Histogram
+	bytes      prometheus.Histogram
+	reloads    *prometheus.CounterVec
+	lastReload prometheus.Gauge
 }
 
-// New returns the metrics of the cameras statuses returns.
+// New returns the metrics of the cameras statuses returns. The cameras
+// were loaded just now: that is the first successful load.
 func New(statuses func() []camera.Status) *Metrics {
 	m := &Metrics{
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camstream_capture_config_reloads_total",
+			Help: "Reloads of the camera file after start-up, by result: success (applied) or error (bad, half-written or missing file: nothing changed).",
+		}, []string{"result"}),
+		lastReload: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "camstream_capture_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last successful load of the camera file, start-up included.",
+		}),
 		reg: prometheus.NewRegistry(),
 		encode: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "camstream_capture_encode_seconds",
@@ -37,8 +55,11 @@ func New(statuses func() []camera.Status) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(4<<10, 2, 11), // 4 KiB .. 4 MiB
 		}),
 	}
+	m.reloads.WithLabelValues(ReloadSuccess)
+	m.reloads.WithLabelValues(ReloadError)
+	m.lastReload.SetToCurrentTime()
 	m.reg.MustRegister(
-		m.encode, m.bytes,
+		m.encode, m.bytes, m.reloads, m.lastReload,
 		newCameraCollector(statuses),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -50,6 +71,17 @@ func New(statuses func() []camera.Status) *Metrics {
 func (m *Metrics) FrameEncoded(_ string, encode time.Duration, bytes int) {
 	m.encode.Observe(encode.Seconds())
 	m.bytes.Observe(float64(bytes))
+}
+
+// ConfigReloaded records a reload of the camera file at t: applied (ok) or
+// refused.
+func (m *Metrics) ConfigReloaded(ok bool, t time.Time) {
+	if !ok {
+		m.reloads.WithLabelValues(ReloadError).Inc()
+		return
+	}
+	m.reloads.WithLabelValues(ReloadSuccess).Inc()
+	m.lastReload.Set(float64(t.UnixNano()) / 1e9)
 }
 
 // Handler serves the metrics in the Prometheus text format.

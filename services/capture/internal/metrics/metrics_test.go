@@ -44,3 +44,38 @@ func TestExposition(t *testing.T) {
 		t.Logf("metrics:\n%s", text)
 	}
 }
+
+// The reload counter shows both results from the start; a refused reload
+// leaves the time of the last success alone.
+func TestConfigReloads(t *testing.T) {
+	m := New(func() []camera.Status { return nil })
+	scrape := func() string {
+		rec := httptest.NewRecorder()
+		m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		return rec.Body.String()
+	}
+	text := scrape()
+	for _, want := range []string{
+		`camstream_capture_config_reloads_total{result="success"} 0`,
+		`camstream_capture_config_reloads_total{result="error"} 0`,
+		`camstream_capture_config_last_reload_success_timestamp_seconds `,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics at start lack %q:\n%s", want, text)
+		}
+	}
+	at := time.Unix(1700000000, 500_000_000)
+	m.ConfigReloaded(true, at)
+	m.ConfigReloaded(false, at.Add(time.Hour))
+	m.ConfigReloaded(false, at.Add(2*time.Hour))
+	text = scrape()
+	for _, want := range []string{
+		`camstream_capture_config_reloads_total{result="success"} 1`,
+		`camstream_capture_config_reloads_total{result="error"} 2`,
+		`camstream_capture_config_last_reload_success_timestamp_seconds 1.7000000005e+09`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics after one success and two errors lack %q:\n%s", want, text)
+		}
+	}
+}

@@ -139,7 +139,18 @@ func (c *Capture) StreamsOpened(cameraID string) int {
 	return c.opened[cameraID]
 }
 
+// SetCameras changes the cameras the capture owns, like a reload of its
+// camera file: open streams of a camera it no longer owns end with
+// NOT_FOUND.
+func (c *Capture) SetCameras(ids []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.opts.Cameras = ids
+}
+
 func (c *Capture) owns(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, cam := range c.opts.Cameras {
 		if cam == id {
 			return true
@@ -203,6 +214,9 @@ func (c *Capture) StreamFrames(req *camstreamv1.StreamFramesRequest, stream grpc
 		case <-stream.Context().Done():
 			return nil
 		case <-tick.C:
+		}
+		if !c.owns(id) {
+			return status.Errorf(codes.NotFound, "camera %q was removed from the camera file", id)
 		}
 	}
 }

@@ -183,6 +183,14 @@ func (p *Pool) Camera(ctx context.Context, id string) (*camstreamv1.Camera, erro
 	return cam, nil
 }
 
+// removed reports whether the captures answer and none lists the camera.
+// A camera of a capture that does not answer stays listed (see rebuild).
+func (p *Pool) removed(id string) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.answered && p.owners[id] == nil
+}
+
 func (p *Pool) lookup(id string) (*camstreamv1.Camera, *client) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()

@@ -41,7 +41,10 @@ func (p *Pool) Snapshot(ctx context.Context, id string) (*camstreamv1.Frame, err
 // Stream is the hub's source: it keeps one StreamFrames call open to the
 // camera's capture and publishes every frame until ctx ends. When the call
 // ends or the capture goes away it reconnects with backoff and jitter,
-// following the camera if it moves to another capture.
+// following the camera if it moves to another capture. It returns, ending
+// the camera's feed and so its viewers' streams, when the camera was
+// removed: its capture answers NOT_FOUND and, polled again, no capture
+// lists it.
 func (p *Pool) Stream(ctx context.Context, cameraID string, publish func(*hub.Frame)) {
 	log := p.log.With("camera", cameraID)
 	delay := retryDelay{min: 100 * time.Millisecond, max: 3 * time.Second}
@@ -71,9 +74,17 @@ func (p *Pool) Stream(ctx context.Context, cameraID string, publish func(*hub.Fr
 			down = true
 			if status.Code(err) == codes.NotFound {
 				p.refreshIfOld(ctx)
+				if p.removed(cameraID) {
+					log.Info("camera removed from its capture: its streams end", "capture", c.addr)
+					return
+				}
 			}
 		} else {
 			p.refreshIfOld(ctx)
+			if p.removed(cameraID) {
+				log.Info("camera no longer listed by any capture: its streams end")
+				return
+			}
 		}
 		wait := delay.next()
 		if c != nil && reconnected(ctx, c.conn, 5*time.Second) {

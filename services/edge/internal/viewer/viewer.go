@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -86,7 +87,10 @@ func (s *Session) Close() {
 	s.cams = nil
 }
 
-// Serve writes frames to out until the viewer leaves or a write fails.
+// Serve writes frames to out until the viewer leaves, a write fails, or
+// the feeds end (hub.ErrClosed): a camera removed from its capture ends
+// its feed; a multiplexed session goes on while any of its cameras has
+// one.
 func (s *Session) Serve(out Conn) error {
 	if len(s.cams) == 1 {
 		return s.serveOne(out, s.cams[0])
@@ -150,8 +154,16 @@ func (s *Session) serveMany(out Conn) error {
 	r := newReadySet(len(s.cams))
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	var following atomic.Int32
+	following.Store(int32(len(s.cams)))
 	for i, c := range s.cams {
-		wg.Go(func() { cancel(s.follow(ctx, c, i, r)) })
+		wg.Go(func() {
+			err := s.follow(ctx, c, i, r)
+			if errors.Is(err, hub.ErrClosed) && following.Add(-1) > 0 {
+				return // a removed camera leaves the stream; the others go on
+			}
+			cancel(err)
+		})
 	}
 	ready := make([]*hub.Frame, len(s.cams))
 	for {

@@ -105,6 +105,7 @@
   }
 
   let controller = null;
+  let removed = false; // the camera page's camera was removed: stop streaming
 
   async function streamOnce(url) {
     controller = new AbortController();
@@ -124,7 +125,7 @@
 
   async function streamForever(url) {
     let delay = 500;
-    for (;;) {
+    while (!removed) {
       if (document.hidden) {
         await new Promise((resolve) => document.addEventListener("visibilitychange", resolve, { once: true }));
         continue;
@@ -177,14 +178,38 @@
     if (field === "error") el.hidden = !text;
   }
 
+  // Cameras come and go when capture's camera file changes. A list or grid
+  // page showing other cameras than the edge lists is rendered again; the
+  // camera page of a removed camera says so and stops streaming.
+  const single = main.querySelector("article.camera[data-card]");
+
+  function followCameraSet(cameras) {
+    const listed = new Set(cameras.map((cam) => cam.id));
+    if (single) {
+      if (!removed && !listed.has(single.dataset.card)) {
+        removed = true;
+        if (controller) controller.abort();
+        setField(single, "state", "removed");
+        setField(single, "fps", "");
+        setField(single, "error", "This camera was removed from the camera file.");
+        single.classList.add("removed");
+      }
+      return;
+    }
+    const shown = [...main.querySelectorAll("[data-card]")].map((el) => el.dataset.card);
+    if (shown.length !== listed.size || shown.some((id) => !listed.has(id))) location.reload();
+  }
+
   async function pollStates(url) {
     for (;;) {
-      await sleep(5000);
+      await sleep(2000);
       if (document.hidden) continue;
       try {
         const resp = await fetch(url, { cache: "no-store" });
         if (!resp.ok) continue;
         const { cameras = [] } = await resp.json();
+        followCameraSet(cameras);
+        if (removed) return;
         for (const cam of cameras) {
           const card = document.querySelector(`[data-card="${CSS.escape(cam.id)}"]`);
           if (!card) continue;

@@ -1,0 +1,203 @@
+package camera
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/camstream/camstream/services/capture/internal/config"
+	"github.com/camstream/camstream/services/capture/internal/hub"
+	"github.com/camstream/camstream/services/capture/internal/pace"
+	"github.com/camstream/camstream/services/capture/internal/source"
+)
+
+// Run is the capture loop. It returns when ctx ends, with the source
+// closed. Reconfigure ends the current settings' loop, source closed, and
+// Run starts over with the new ones; the hub, and so every subscriber,
+// stays.
+func (c *Camera) Run(ctx context.Context) {
+	for first := true; ctx.Err() == nil; first = false {
+		cfg, settings, cancel := c.begin(ctx)
+		if !first {
+			c.restarted()
+		}
+		c.runSettings(settings, cfg)
+		cancel()
+	}
+}
+
+// begin returns the current settings and a context that Reconfigure ends.
+func (c *Camera) begin(ctx context.Context) (config.Camera, context.Context, context.CancelFunc) {
+	settings, cancel := context.WithCancel(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.restart = cancel
+	return c.cfg, settings, cancel
+}
+
+// runSettings runs the loop with one camera configuration until ctx ends:
+// sessions of the source, reopened with backoff when lost, or none while
+// an on-demand camera is not wanted.
+func (c *Camera) runSettings(ctx context.Context, cfg config.Camera) {
+	bo := c.opts.NewBackoff()
+	failures := 0         // failed sessions in a row
+	streamedOnce := false // since start, or since the camera was last idle
+	for {
+		if cfg.OnDemand && !c.wanted(time.Now(), cfg) {
+			c.setState(StateIdle, "")
+			if !c.waitWanted(ctx, cfg) {
+				return
+			}
+			streamedOnce = false
+			c.setState(StateStarting, "")
+		}
+		streamed, err := c.session(ctx, cfg)
+		if ctx.Err() != nil {
+			return
+		}
+		if streamed > 0 {
+			streamedOnce, failures = true, 0
+		}
+		if streamed >= c.opts.ResetAfter {
+			bo.Reset()
+		}
+		if err == nil {
+			continue // an on-demand camera nobody watches: go idle
+		}
+		failures++
+		state := StateReconnecting
+		if !streamedOnce || failures > failedAfter {
+			state = StateFailed
+		}
+		if streamed > 0 {
+			c.mu.Lock()
+			c.reconnects++
+			c.mu.Unlock()
+		}
+		delay := bo.Next()
+		c.log.Warn("camera source error", "state", state.String(), "error", err,
+			"attempt", failures, "retry_in", delay.Round(time.Millisecond).String())
+		c.setState(state, err.Error())
+		if !sleep(ctx, delay) {
+			return
+		}
+	}
+}
+
+// session opens the source and captures until the source fails, ctx ends
+// or an on-demand camera is no longer wanted (err == nil). streamed is how
+// long frames flowed. A panic is recovered and returned as this camera's
+// error: one broken camera never takes the others down.
+func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.Duration, err error) {
+	var src source.Source
+	var first time.Time
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("capture loop panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("capture loop panicked: %v", r)
+		}
+		if src != nil {
+			src.Close()
+		}
+		if !first.IsZero() {
+			streamed = time.Since(first)
+		}
+	}()
+	src, err = c.opts.Open(ctx, cfg.Source, source.Options{Name: cfg.Name, Width: cfg.Width, FPS: cfg.FPS})
+	if err != nil {
+		src = nil
+		return 0, err
+	}
+	img, resized := gocv.NewMat(), gocv.NewMat()
+	defer img.Close()
+	defer resized.Close()
+	var reads readClock
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var watcher sync.WaitGroup
+	watcher.Go(func() { c.watch(watchCtx, &reads) })
+	defer watcher.Wait()
+	defer stopWatch()
+	pacer := pace.New(cfg.FPS)
+	params := []int{gocv.IMWriteJpegQuality, cfg.Quality}
+	for {
+		if err := src.Read(ctx, &img); err != nil {
+			if ctx.Err() != nil {
+				return 0, nil
+			}
+			return 0, err
+		}
+		now := time.Now()
+		reads.tick(now)
+		if cfg.OnDemand && !c.wanted(now, cfg) {
+			return 0, nil
+		}
+		if !pacer.Allow(now) {
+			continue
+		}
+		out := img
+		if w := cfg.Width; w > 0 && img.Cols() != w {
+			h := int(math.Round(float64(img.Rows()) * float64(w) / float64(img.Cols())))
+			interp := gocv.InterpolationArea // best for shrinking
+			if w > img.Cols() {
+				interp = gocv.InterpolationLinear
+			}
+			gocv.Resize(img, &resized, image.Pt(w, max(h, 1)), 0, 0, interp)
+			out = resized
+		}
+		start := time.Now()
+		jpeg, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, out, params)
+		encode := time.Since(start)
+		if err != nil || len(jpeg) == 0 {
+			return 0, fmt.Errorf("encode JPEG: %v", err)
+		}
+		f := &hub.Frame{JPEG: jpeg, Width: out.Cols(), Height: out.Rows(), CapturedAt: now}
+		c.hub.Publish(f)
+		if first.IsZero() {
+			first = now
+		}
+		c.published(f)
+		if c.opts.Observer != nil {
+			c.opts.Observer.FrameEncoded(c.id, encode, len(jpeg))
+		}
+	}
+}
+
+// wanted reports whether an on-demand camera should be open: it has
+// subscribers, or had one less than idle_timeout ago.
+func (c *Camera) wanted(now time.Time, cfg config.Camera) bool {
+	if c.subs.Load() > 0 {
+		return true
+	}
+	left := c.lastLeave.Load()
+	return left != 0 && now.Sub(time.Unix(0, left)) < cfg.IdleTimeout
+}
+
+// waitWanted blocks until the camera has a subscriber; false when ctx ends.
+func (c *Camera) waitWanted(ctx context.Context, cfg config.Camera) bool {
+	for !c.wanted(time.Now(), cfg) {
+		select {
+		case <-c.wake:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return ctx.Err() == nil
+}
+
+// sleep waits for d; false when ctx ends first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
