@@ -24,19 +24,16 @@ type encodedFrame struct {
 	err  error
 }
 
-// encode returns f as a StreamFramesResponse in wire form, made only the
-// first time any stream asks for it. The JPEG, nearly all of the message,
-// is not copied: the wire form is three buffers, the message up to the
-// jpeg field's length, f.JPEG itself, and the fields after it. The bytes
-// are exactly protobuf's (fields in number order). They are plain memory
-// (SliceBuffer): gRPC's Free and Ref on them do nothing, so they can be in
-// flight on many streams at once, and f.JPEG is never written after
-// Publish.
+// encode returns f as a StreamFramesResponse in wire form. The JPEG,
+// nearly all of the message, is not copied: the wire form is three
+// buffers, the message up to the jpeg field's length, f.JPEG itself, and
+// the fields after it. The bytes are exactly protobuf's (fields in number
+// order). They are plain memory (SliceBuffer): gRPC's Free and Ref on them
+// do nothing, so they can be in flight on many streams at once, and f.JPEG
+// is never written after Publish.
 func encode(cameraID string, f *hub.Frame) *encodedFrame {
-	return f.Encoded(func(f *hub.Frame) any {
-		data, err := wireFrame(frameProto(cameraID, f))
-		return &encodedFrame{data: data, err: err}
-	}).(*encodedFrame)
+	data, err := wireFrame(frameProto(cameraID, f))
+	return &encodedFrame{data: data, err: err}
 }
 
 // wireFrame encodes StreamFramesResponse{Frame: fr} as described at encode.

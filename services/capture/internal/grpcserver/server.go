@@ -36,6 +36,7 @@ type Server struct {
 	log             *slog.Logger
 	health          *healthServer
 	snapshotTimeout time.Duration
+	wire            wireCaches
 
 	stopCtx context.Context // ends at Shutdown: open calls end
 	stop    context.CancelFunc
@@ -145,6 +146,8 @@ func (s *Server) StreamFrames(req *camstreamv1.StreamFramesRequest, stream grpc.
 	ctx, cancel := s.callContext(stream.Context(), cam)
 	defer cancel()
 
+	wire, releaseWire := s.wire.acquire(cam.ID())
+	defer releaseWire()
 	pacer := pace.New(maxFPS)
 	var last uint64
 	f, fresh := cam.Latest() // a streaming camera's current frame goes out at once
@@ -159,7 +162,7 @@ func (s *Server) StreamFrames(req *camstreamv1.StreamFramesRequest, stream grpc.
 		}
 		last = f.Seq
 		if pacer.Allow(f.CapturedAt) {
-			if err := stream.SendMsg(encode(cam.ID(), f)); err != nil {
+			if err := stream.SendMsg(wire.get(f)); err != nil {
 				return err
 			}
 		}

@@ -11,7 +11,6 @@ package hub
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -24,17 +23,6 @@ type Frame struct {
 	Width      int
 	Height     int
 	CapturedAt time.Time
-
-	encodeOnce sync.Once
-	encoded    any
-}
-
-// Encoded returns encode(f), calling encode at most once per frame however
-// many subscribers ask, so that a transport serializes each frame once for
-// all of them. Every caller of one frame must pass an equivalent encode.
-func (f *Frame) Encoded(encode func(*Frame) any) any {
-	f.encodeOnce.Do(func() { f.encoded = encode(f) })
-	return f.encoded
 }
 
 // slot is the newest frame and the channel closed when it is replaced.

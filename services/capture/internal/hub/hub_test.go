@@ -147,29 +147,6 @@ func TestFanOut(t *testing.T) {
 	}
 }
 
-func TestEncodedRunsOncePerFrame(t *testing.T) {
-	f := &Frame{JPEG: []byte("x")}
-	var calls atomic.Int32
-	var wg sync.WaitGroup
-	for range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got := f.Encoded(func(f *Frame) any {
-				calls.Add(1)
-				return string(f.JPEG) + "!"
-			})
-			if got != "x!" {
-				t.Errorf("Encoded = %v, want x!", got)
-			}
-		}()
-	}
-	wg.Wait()
-	if n := calls.Load(); n != 1 {
-		t.Errorf("encode ran %d times, want 1", n)
-	}
-}
-
 // BenchmarkFanOut publishes frames to many waiting subscribers and waits
 // until every one has taken each frame: the cost per frame of waking and
 // handing it to all of them (allocs/op are per frame, for all subscribers).
