@@ -259,13 +259,15 @@ func redactedSource(s string) string {
 }
 
 var (
-	helpEnvPattern  = regexp.MustCompile(`\[\$([A-Z][A-Z0-9_]*)\]`)
-	helpFlagPattern = regexp.MustCompile(`(?m)^\s+--?([a-z][a-z0-9-]*)`)
+	// kong's help: a flag's line starts with two spaces ("-h, " or four
+	// more spaces) and "--name", its environment variable is "($NAME)".
+	helpEnvPattern  = regexp.MustCompile(`\(\$([A-Z][A-Z0-9_]*)\)`)
+	helpFlagPattern = regexp.MustCompile(`(?m)^  (?:-\w, |    )--([a-z][a-z0-9-]*)`)
 )
 
 // binaryHelp is what `bin/NAME --help` says a binary reads.
 type binaryHelp struct {
-	Env   map[string]bool // from the [$ENV_NAME] ending each flag's usage
+	Env   map[string]bool // from the ($ENV_NAME) in each flag's help
 	Flags map[string]bool
 }
 
@@ -287,7 +289,7 @@ func readHelp(t testing.TB, name string) binaryHelp {
 		h.Flags[m[1]] = true
 	}
 	if len(h.Env) == 0 || len(h.Flags) == 0 {
-		t.Fatalf("%s --help names no flags with [$ENV] variables:\n%s", name, out)
+		t.Fatalf("%s --help names no flags with ($ENV) variables:\n%s", name, out)
 	}
 	return h
 }

@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/camstream/camstream/gen => ../../gen
 
 require (
+	github.com/alecthomas/kong v1.17.0
 	github.com/camstream/camstream/gen v0.0.0-00010101000000-000000000000
 	github.com/gin-gonic/gin v1.10.1
 	github.com/prometheus/client_golang v1.25.0

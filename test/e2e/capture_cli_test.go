@@ -20,8 +20,8 @@ import (
 	"github.com/camstream/camstream/test/harness"
 )
 
-// Every flag's usage ends with its environment twin, [$NAME]; deploy
-// tests rely on it.
+// Every flag's help names its environment twin, ($NAME), and its default;
+// the deploy tests rely on it.
 func TestCaptureHelp(t *testing.T) {
 	out, err := captureRun(t, 30*time.Second, harness.Bin(t, "capture"), "--help")
 	if err != nil {
@@ -31,28 +31,32 @@ func TestCaptureHelp(t *testing.T) {
 		"listen": "CAPTURE_LISTEN", "http-listen": "CAPTURE_HTTP_LISTEN", "config": "CAPTURE_CONFIG",
 		"shard": "CAPTURE_SHARD", "log-level": "CAPTURE_LOG_LEVEL",
 	}
-	flagLine := regexp.MustCompile(`^\s+-([a-z-]+)`)
-	lines := strings.Split(out, "\n")
+	// A flag's entry runs from its line ("  -h, --" or six spaces and
+	// "--") to the next flag's.
+	entry := regexp.MustCompile(`(?m)^  (?:-\w, |    )--([a-z-]+)`)
+	envOf := regexp.MustCompile(`\(\$([A-Z0-9_]+)\)`)
 	got := map[string]string{}
-	for i := 0; i < len(lines); i++ {
-		m := flagLine.FindStringSubmatch(lines[i])
-		if m == nil || i+1 >= len(lines) {
-			continue
+	starts := entry.FindAllStringSubmatchIndex(out, -1)
+	for i, m := range starts {
+		name, end := out[m[2]:m[3]], len(out)
+		if i+1 < len(starts) {
+			end = starts[i+1][0]
 		}
-		usage := lines[i+1]
-		env := regexp.MustCompile(`\[\$([A-Z0-9_]+)\]( \(default .*\))?$`).FindStringSubmatch(usage)
+		env := envOf.FindStringSubmatch(out[m[0]:end])
 		if env == nil {
-			t.Errorf("flag -%s: usage %q does not end with [$ENV_NAME]", m[1], strings.TrimSpace(usage))
+			if name != "help" {
+				t.Errorf("flag --%s: help %q names no ($ENV_NAME)", name, strings.TrimSpace(out[m[0]:end]))
+			}
 			continue
 		}
-		got[m[1]] = env[1]
+		got[name] = env[1]
 	}
 	for flag, env := range want {
 		if got[flag] != env {
 			t.Errorf("flag -%s: env twin %q, want %q\n%s", flag, got[flag], env, out)
 		}
 	}
-	for _, def := range []string{`(default ":50051")`, `(default ":9090")`} {
+	for _, def := range []string{`--listen=":50051"`, `--http-listen=":9090"`} {
 		if !strings.Contains(out, def) {
 			t.Errorf("--help lacks %s", def)
 		}
@@ -77,7 +81,7 @@ func TestCaptureInvalidConfig(t *testing.T) {
 		{"bad shard from env", nil, []string{"CAPTURE_SHARD=x/y"}, "--shard:"},
 		{"bad seed variable", nil, []string{"OPENCV_CAMERA_SOURCE=gopher://cam"}, `unknown scheme "gopher"`},
 		{"bad log level", []string{"--log-level", "loud"}, nil, "--log-level"},
-		{"stray argument", []string{"cameras.yaml"}, nil, "unexpected arguments"},
+		{"stray argument", []string{"cameras.yaml"}, nil, "unexpected argument cameras.yaml (capture takes only flags"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,12 +14,12 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"google.golang.org/grpc"
 
 	"github.com/camstream/camstream/services/capture/internal/camera"
@@ -65,76 +64,57 @@ type options struct {
 	healthListen                 string
 }
 
-// parseFlags reads the flags, each with an environment twin named at the
-// end of its usage; a flag given on the command line wins over its
-// variable. It returns flag.ErrHelp after printing --help to stdout.
-func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Writer) (options, error) {
-	fs := flag.NewFlagSet("capture", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	listen := fs.String("listen", ":50051", "gRPC address [$CAPTURE_LISTEN]")
-	httpListen := fs.String("http-listen", ":9090", "HTTP address for /metrics, /healthz and /readyz [$CAPTURE_HTTP_LISTEN]")
-	configPath := fs.String("config", "", "YAML camera file; without one, $OPENCV_CAMERA_SOURCE as camera cam1, else the test cameras test1 and test2 [$CAPTURE_CONFIG]")
-	shard := fs.String("shard", "", "i/n (or a StatefulSet pod name ending in -i, then /n): own only the cameras whose id hashes to shard i of n [$CAPTURE_SHARD]")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error [$CAPTURE_LOG_LEVEL]")
-	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) of the gRPC port; with --tls-key, gRPC is served over TLS [$CAPTURE_TLS_CERT]")
-	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert [$CAPTURE_TLS_KEY]")
-	tlsClientCA := fs.String("tls-client-ca", "", "PEM CA certificates; when set, gRPC clients must present a certificate signed by one (mutual TLS) [$CAPTURE_TLS_CLIENT_CA]")
-	healthListen := fs.String("health-listen", "", "optional plaintext address serving only gRPC health, for probes that cannot speak TLS (like the kubelet's) [$CAPTURE_HEALTH_LISTEN]")
-	fs.Usage = func() {
-		fmt.Fprintln(stdout, "Usage: capture [flags]\n\nReads cameras with OpenCV, encodes each frame to JPEG once and serves the frames over gRPC.\n\nFlags:")
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(stderr)
-	}
-	if err := fs.Parse(args); err != nil {
-		return options{}, err
-	}
-	if fs.NArg() > 0 {
-		return options{}, fmt.Errorf("unexpected arguments %q: capture takes only flags", fs.Args())
-	}
-	given := make(map[string]bool)
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := envName(f.Usage)
-		if given[f.Name] || env == "" || err != nil {
-			return
-		}
-		if v := getenv(env); v != "" {
-			if serr := fs.Set(f.Name, v); serr != nil {
-				err = fmt.Errorf("$%s=%q: %w", env, v, serr)
-			}
-		}
-	})
+// flags is capture's command line; kong reads each flag's environment
+// twin (a flag on the command line wins) and writes --help.
+type flags struct {
+	Listen       string `default:":50051" env:"CAPTURE_LISTEN" help:"gRPC address."`
+	HTTPListen   string `name:"http-listen" default:":9090" env:"CAPTURE_HTTP_LISTEN" help:"HTTP address for /metrics, /healthz and /readyz."`
+	Config       string `env:"CAPTURE_CONFIG" placeholder:"FILE" help:"YAML camera file, reloaded when it changes and on SIGHUP; without one, $$OPENCV_CAMERA_SOURCE as camera cam1, else the test cameras test1 and test2."`
+	Shard        string `env:"CAPTURE_SHARD" placeholder:"I/N" help:"Own only the cameras whose id hashes to shard i of n (i may be a StatefulSet pod name ending in -i)."`
+	LogLevel     string `default:"info" env:"CAPTURE_LOG_LEVEL" help:"debug, info, warn or error."`
+	TLSCert      string `name:"tls-cert" env:"CAPTURE_TLS_CERT" placeholder:"FILE" help:"PEM certificate (chain) of the gRPC port; with --tls-key, gRPC is served over TLS."`
+	TLSKey       string `name:"tls-key" env:"CAPTURE_TLS_KEY" placeholder:"FILE" help:"PEM private key of --tls-cert."`
+	TLSClientCA  string `name:"tls-client-ca" env:"CAPTURE_TLS_CLIENT_CA" placeholder:"FILE" help:"PEM CA certificates; when set, gRPC clients must present a certificate signed by one (mutual TLS)."`
+	HealthListen string `name:"health-listen" env:"CAPTURE_HEALTH_LISTEN" placeholder:"ADDR" help:"Plaintext address serving only gRPC health, for probes that cannot speak TLS (like the kubelet's)."`
+}
+
+// errHelp is what parseFlags returns after printing --help.
+var errHelp = errors.New("help requested")
+
+// parseFlags reads the command line and the environment twins of its
+// flags, and validates them. It returns errHelp after printing --help to
+// stdout.
+func parseFlags(args []string, stdout, stderr io.Writer) (options, error) {
+	var f flags
+	helped := false
+	parser, err := kong.New(&f, kong.Name("capture"),
+		kong.Description("Reads cameras with OpenCV, encodes each frame to JPEG once and serves the frames over gRPC."),
+		kong.Writers(stdout, stderr), kong.Exit(func(int) { helped = true }))
 	if err != nil {
 		return options{}, err
 	}
-	opts := options{listen: *listen, httpListen: *httpListen, configPath: *configPath,
-		tlsCert: *tlsCert, tlsKey: *tlsKey, tlsClientCA: *tlsClientCA, healthListen: *healthListen}
-	if opts.shard, err = config.ParseShard(*shard); err != nil {
+	if _, err := parser.Parse(args); helped {
+		return options{}, errHelp
+	} else if err != nil {
+		return options{}, fmt.Errorf("%w (capture takes only flags: see capture --help)", err)
+	}
+	opts := options{listen: f.Listen, httpListen: f.HTTPListen, configPath: f.Config,
+		tlsCert: f.TLSCert, tlsKey: f.TLSKey, tlsClientCA: f.TLSClientCA, healthListen: f.HealthListen}
+	if opts.shard, err = config.ParseShard(f.Shard); err != nil {
 		return options{}, fmt.Errorf("--shard: %w", err)
 	}
-	if err := opts.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
-		return options{}, fmt.Errorf("--log-level=%q: use debug, info, warn or error", *logLevel)
+	if err := opts.logLevel.UnmarshalText([]byte(f.LogLevel)); err != nil {
+		return options{}, fmt.Errorf("--log-level=%q: use debug, info, warn or error", f.LogLevel)
 	}
 	return opts, nil
-}
-
-// envName is the variable named at the end of a flag's usage: "[$NAME]".
-func envName(usage string) string {
-	i := strings.LastIndex(usage, "[$")
-	if i < 0 || !strings.HasSuffix(usage, "]") {
-		return ""
-	}
-	return usage[i+2 : len(usage)-1]
 }
 
 // run loads the cameras, serves until ctx ends, then shuts down: readiness
 // off, streams ended, sources closed. Invalid configuration or a busy port
 // returns an error before anything starts.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	opts, err := parseFlags(args, getenv, stdout, stderr)
-	if errors.Is(err, flag.ErrHelp) {
+	opts, err := parseFlags(args, stdout, stderr)
+	if errors.Is(err, errHelp) {
 		return nil
 	}
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -38,12 +37,16 @@ func TestParseFlags(t *testing.T) {
 			options{listen: ":3", httpListen: ":9090", shard: config.Shard{Index: 0, Count: 2}}, ""},
 		{"bad shard", []string{"--shard", "2/2"}, nil, options{}, "--shard"},
 		{"bad log level", nil, map[string]string{"CAPTURE_LOG_LEVEL": "chatty"}, options{}, "--log-level"},
-		{"unknown flag", []string{"--nope"}, nil, options{}, "flag provided but not defined"},
-		{"stray argument", []string{"x"}, nil, options{}, "unexpected arguments"},
+		{"bad env value", nil, map[string]string{"CAPTURE_SHARD": "3/2"}, options{}, "--shard"},
+		{"unknown flag", []string{"--nope"}, nil, options{}, "unknown flag --nope"},
+		{"stray argument", []string{"x"}, nil, options{}, "unexpected argument x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseFlags(tt.args, func(k string) string { return tt.env[k] }, io.Discard, io.Discard)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			got, err := parseFlags(tt.args, io.Discard, io.Discard)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("parseFlags error = %v, want one containing %q", err, tt.wantErr)
@@ -59,12 +62,12 @@ func TestParseFlags(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	var stdout bytes.Buffer
-	_, err := parseFlags([]string{"--help"}, func(string) string { return "" }, &stdout, io.Discard)
-	if !errors.Is(err, flag.ErrHelp) {
-		t.Fatalf("parseFlags(--help) = %v, want flag.ErrHelp", err)
+	_, err := parseFlags([]string{"--help"}, &stdout, io.Discard)
+	if !errors.Is(err, errHelp) {
+		t.Fatalf("parseFlags(--help) = %v, want errHelp", err)
 	}
-	for _, env := range []string{"[$CAPTURE_LISTEN]", "[$CAPTURE_HTTP_LISTEN]", "[$CAPTURE_CONFIG]", "[$CAPTURE_SHARD]", "[$CAPTURE_LOG_LEVEL]",
-		"[$CAPTURE_TLS_CERT]", "[$CAPTURE_TLS_KEY]", "[$CAPTURE_TLS_CLIENT_CA]", "[$CAPTURE_HEALTH_LISTEN]"} {
+	for _, env := range []string{"($CAPTURE_LISTEN)", "($CAPTURE_HTTP_LISTEN)", "($CAPTURE_CONFIG)", "($CAPTURE_SHARD)", "($CAPTURE_LOG_LEVEL)",
+		"($CAPTURE_TLS_CERT)", "($CAPTURE_TLS_KEY)", "($CAPTURE_TLS_CLIENT_CA)", "($CAPTURE_HEALTH_LISTEN)"} {
 		if !strings.Contains(stdout.String(), env) {
 			t.Errorf("--help lacks %s:\n%s", env, stdout.String())
 		}

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/camstream/camstream/services/edge/internal/hub"
 	"github.com/camstream/camstream/services/edge/internal/metrics"
 	"github.com/camstream/camstream/services/edge/internal/upstream"
@@ -27,7 +28,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "edge:", err)
@@ -49,54 +50,44 @@ type config struct {
 	captureCA, captureCert, captureKey string
 }
 
-// parseFlags reads the flags, each with an environment twin; a flag given on
-// the command line wins over its variable. errHelp means --help was asked.
-func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Writer) (config, error) {
-	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	listen := fs.String("listen", ":8080", "HTTP address [$EDGE_LISTEN]")
-	capture := fs.String("capture", "localhost:50051", "comma-separated capture gRPC targets; dns:///name:port expands to every address of name [$EDGE_CAPTURE]")
-	authToken := fs.String("auth-token", "", "when set, viewing needs this token as Bearer token, Basic password or ?token= [$EDGE_AUTH_TOKEN]")
-	maxViewers := fs.Int("max-viewers", 0, "most open streams; beyond it new viewers get 503 (0: no limit) [$EDGE_MAX_VIEWERS]")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error [$EDGE_LOG_LEVEL]")
-	grace := fs.Duration("upstream-grace", 5*time.Second, "how long a camera's upstream stays open after its last viewer leaves [$EDGE_UPSTREAM_GRACE]")
-	captureTLSOn := fs.Bool("capture-tls", false, "connect to capture over TLS (implied by the --capture-ca, --capture-cert and --capture-key flags) [$EDGE_CAPTURE_TLS]")
-	captureCA := fs.String("capture-ca", "", "PEM CA certificates that sign capture's certificate; empty: the system's [$EDGE_CAPTURE_CA]")
-	captureCert := fs.String("capture-cert", "", "PEM client certificate presented to capture, for mutual TLS [$EDGE_CAPTURE_CERT]")
-	captureKey := fs.String("capture-key", "", "PEM private key of --capture-cert [$EDGE_CAPTURE_KEY]")
-	fs.Usage = func() {
-		fmt.Fprintln(stdout, "Usage: edge [flags]\n\nServes camera streams from capture services to browsers.\n\nFlags:")
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(stderr)
-	}
-	if err := fs.Parse(args); err != nil {
-		return config{}, err
-	}
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected arguments %q: edge takes only flags", fs.Args())
-	}
-	given := make(map[string]bool)
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := envName(f.Usage)
-		if given[f.Name] || env == "" || err != nil {
-			return
-		}
-		if v := getenv(env); v != "" {
-			if serr := fs.Set(f.Name, v); serr != nil {
-				err = fmt.Errorf("$%s=%q: %w", env, v, serr)
-			}
-		}
-	})
+// flags is the edge's command line; kong reads each flag's environment
+// twin (a flag on the command line wins) and writes --help.
+type flags struct {
+	Listen        string        `default:":8080" env:"EDGE_LISTEN" help:"HTTP address."`
+	Capture       string        `default:"localhost:50051" env:"EDGE_CAPTURE" help:"Comma-separated capture gRPC targets; dns:///name:port expands to every address of name."`
+	AuthToken     string        `name:"auth-token" env:"EDGE_AUTH_TOKEN" placeholder:"TOKEN" help:"When set, viewing needs this token as Bearer token, Basic password or ?token=."`
+	MaxViewers    int           `name:"max-viewers" default:"0" env:"EDGE_MAX_VIEWERS" help:"Most open streams; beyond it new viewers get 503 (0: no limit)."`
+	LogLevel      string        `name:"log-level" default:"info" env:"EDGE_LOG_LEVEL" help:"debug, info, warn or error."`
+	UpstreamGrace time.Duration `name:"upstream-grace" default:"5s" env:"EDGE_UPSTREAM_GRACE" help:"How long a camera's upstream stays open after its last viewer leaves."`
+	CaptureTLS    bool          `name:"capture-tls" env:"EDGE_CAPTURE_TLS" help:"Connect to capture over TLS; implied by any of the three flags below."`
+	CaptureCA     string        `name:"capture-ca" env:"EDGE_CAPTURE_CA" placeholder:"FILE" help:"PEM CA certificates that sign capture's certificate; empty: the system's."`
+	CaptureCert   string        `name:"capture-cert" env:"EDGE_CAPTURE_CERT" placeholder:"FILE" help:"PEM client certificate presented to capture, for mutual TLS."`
+	CaptureKey    string        `name:"capture-key" env:"EDGE_CAPTURE_KEY" placeholder:"FILE" help:"PEM private key of --capture-cert."`
+}
+
+// errHelp is what parseFlags returns after printing --help.
+var errHelp = errors.New("help requested")
+
+// parseFlags reads the command line and the environment twins of its
+// flags, and validates them. It returns errHelp after printing --help to
+// stdout.
+func parseFlags(args []string, stdout, stderr io.Writer) (config, error) {
+	var f flags
+	helped := false
+	parser, err := kong.New(&f, kong.Name("edge"),
+		kong.Description("Serves camera streams from capture services to browsers."),
+		kong.Writers(stdout, stderr), kong.Exit(func(int) { helped = true }))
 	if err != nil {
 		return config{}, err
 	}
-
-	cfg := config{listen: *listen, authToken: *authToken, maxViewers: *maxViewers, grace: *grace,
-		captureTLS: *captureTLSOn, captureCA: *captureCA, captureCert: *captureCert, captureKey: *captureKey}
-	for _, t := range strings.Split(*capture, ",") {
+	if _, err := parser.Parse(args); helped {
+		return config{}, errHelp
+	} else if err != nil {
+		return config{}, fmt.Errorf("%w (edge takes only flags: see edge --help)", err)
+	}
+	cfg := config{listen: f.Listen, authToken: f.AuthToken, maxViewers: f.MaxViewers, grace: f.UpstreamGrace,
+		captureTLS: f.CaptureTLS, captureCA: f.CaptureCA, captureCert: f.CaptureCert, captureKey: f.CaptureKey}
+	for _, t := range strings.Split(f.Capture, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			cfg.targets = append(cfg.targets, t)
 		}
@@ -110,26 +101,17 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if cfg.grace < 0 {
 		return config{}, fmt.Errorf("--upstream-grace=%v: must not be negative", cfg.grace)
 	}
-	if err := cfg.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
-		return config{}, fmt.Errorf("--log-level=%q: use debug, info, warn or error", *logLevel)
+	if err := cfg.logLevel.UnmarshalText([]byte(f.LogLevel)); err != nil {
+		return config{}, fmt.Errorf("--log-level=%q: use debug, info, warn or error", f.LogLevel)
 	}
 	return cfg, nil
 }
 
-// envName is the variable named at the end of a flag's usage: "[$NAME]".
-func envName(usage string) string {
-	i := strings.LastIndex(usage, "[$")
-	if i < 0 || !strings.HasSuffix(usage, "]") {
-		return ""
-	}
-	return usage[i+2 : len(usage)-1]
-}
-
 // run serves until ctx ends, then shuts down gracefully: readiness off,
 // streams ended, in-flight requests finished.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := parseFlags(args, getenv, stdout, stderr)
-	if errors.Is(err, flag.ErrHelp) {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stdout, stderr)
+	if errors.Is(err, errHelp) {
 		return nil
 	}
 	if err != nil {
