@@ -1,9 +1,9 @@
 // Package loadclient opens many MJPEG viewers against an edge and measures
 // what each one gets: frames per second, latency from the capture time in
 // X-Timestamp to the part being fully received, skipped sequence numbers and
-// bytes. It speaks just enough HTTP/1.1 to read one multipart stream per TCP
-// connection and parses parts without allocating, so that one process can
-// play a thousand viewers without becoming the bottleneck.
+// bytes. It reads one stream per TCP connection with the edge's own stream
+// reader (mjpeg.Reader), which skips parts without allocating, so that one
+// process can play a thousand viewers without becoming the bottleneck.
 //
 // A slow viewer is a slow link, not a reader that pauses: it reads at a
 // fixed rate in small chunks through a small socket receive buffer, so the
@@ -13,17 +13,19 @@ package loadclient
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"sort"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/camstream/camstream/services/edge/mjpeg"
 )
 
 // Config says what load to apply.
@@ -188,13 +190,14 @@ func (v *viewer) run(ctx context.Context) {
 	} else {
 		r = bufio.NewReaderSize(conn, 64<<10)
 	}
-	if err := readResponseHead(r); err != nil {
+	parts, err := openStream(r)
+	if err != nil {
 		v.err = err
 		return
 	}
 	for {
 		begin := time.Now()
-		p, err := readPart(r)
+		p, err := parts.Skip()
 		if err != nil {
 			if ctx.Err() == nil {
 				v.err = err
@@ -204,12 +207,12 @@ func (v *viewer) run(ctx context.Context) {
 		now := time.Now()
 		if now.After(v.from) && now.Before(v.to) {
 			if v.frames == 0 {
-				v.firstSeq = p.seq
+				v.firstSeq = p.Seq
 			}
 			v.frames++
-			v.lastSeq = p.seq
-			v.bytes += int64(p.length)
-			v.lat = append(v.lat, now.Sub(p.captured))
+			v.lastSeq = p.Seq
+			v.bytes += int64(p.Length)
+			v.lat = append(v.lat, now.Sub(p.CapturedAt))
 			if v.slow {
 				v.transfer = append(v.transfer, now.Sub(begin))
 			}
@@ -239,120 +242,17 @@ func (l *linkReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-type part struct {
-	length   int
-	seq      uint64
-	captured time.Time
-}
-
-func readResponseHead(r *bufio.Reader) error {
-	line, err := r.ReadSlice('\n')
+// openStream reads the response head from r and returns the reader of
+// its parts, which goes on reading r.
+func openStream(r *bufio.Reader) (*mjpeg.Reader, error) {
+	resp, err := http.ReadResponse(r, nil)
 	if err != nil {
-		return fmt.Errorf("read status: %w", err)
+		return nil, fmt.Errorf("read response: %w", err)
 	}
-	if !bytes.HasPrefix(line, []byte("HTTP/1.")) || len(line) < 12 || string(line[9:12]) != "200" {
-		return fmt.Errorf("status %q", bytes.TrimSpace(line))
+	if err := mjpeg.CheckResponse(resp); err != nil {
+		return nil, err
 	}
-	multipart := false
-	for {
-		line, err := r.ReadSlice('\n')
-		if err != nil {
-			return fmt.Errorf("read headers: %w", err)
-		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			break
-		}
-		if hasHeader(line, "content-type") && bytes.Contains(line, []byte("multipart/x-mixed-replace")) {
-			multipart = true
-		}
-		if hasHeader(line, "transfer-encoding") {
-			return errors.New("chunked responses are not supported by the load client")
-		}
-	}
-	if !multipart {
-		return errors.New("response is not multipart/x-mixed-replace")
-	}
-	return nil
-}
-
-// readPart skips to the next boundary, reads the part headers and discards
-// the body, returning what the headers said.
-func readPart(r *bufio.Reader) (part, error) {
-	var p part
-	for {
-		line, err := r.ReadSlice('\n')
-		if err != nil {
-			return p, err
-		}
-		if bytes.HasPrefix(line, []byte("--")) {
-			break
-		}
-	}
-	p.length = -1
-	for {
-		line, err := r.ReadSlice('\n')
-		if err != nil {
-			return p, err
-		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			break
-		}
-		switch {
-		case hasHeader(line, "content-length"):
-			p.length = int(parseUint(value(line)))
-		case hasHeader(line, "x-frame-seq"):
-			p.seq = parseUint(value(line))
-		case hasHeader(line, "x-timestamp"):
-			p.captured = parseUnixSeconds(value(line))
-		}
-	}
-	if p.length < 0 {
-		return p, errors.New("part without Content-Length")
-	}
-	if _, err := r.Discard(p.length); err != nil {
-		return p, err
-	}
-	return p, nil
-}
-
-func hasHeader(line []byte, name string) bool {
-	return len(line) > len(name) && line[len(name)] == ':' && bytes.EqualFold(line[:len(name)], []byte(name))
-}
-
-func value(line []byte) []byte {
-	i := bytes.IndexByte(line, ':')
-	return bytes.TrimSpace(line[i+1:])
-}
-
-func parseUint(b []byte) uint64 {
-	var n uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			break
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	return n
-}
-
-// parseUnixSeconds parses "1732420000.123456" without allocating.
-func parseUnixSeconds(b []byte) time.Time {
-	i := bytes.IndexByte(b, '.')
-	if i < 0 {
-		return time.Unix(int64(parseUint(b)), 0)
-	}
-	sec := int64(parseUint(b[:i]))
-	frac := b[i+1:]
-	var nsec int64
-	scale := int64(100000000)
-	for _, c := range frac {
-		if c < '0' || c > '9' || scale == 0 {
-			break
-		}
-		nsec += int64(c-'0') * scale
-		scale /= 10
-	}
-	return time.Unix(sec, nsec)
+	return mjpeg.NewReader(r), nil
 }
 
 func summarize(vs []*viewer, window time.Duration) Result {
@@ -451,11 +351,11 @@ func FirstFrame(ctx context.Context, streamURL string) (time.Duration, error) {
 	if _, err := conn.Write([]byte(req)); err != nil {
 		return 0, err
 	}
-	r := bufio.NewReaderSize(conn, 64<<10)
-	if err := readResponseHead(r); err != nil {
+	parts, err := openStream(bufio.NewReaderSize(conn, 64<<10))
+	if err != nil {
 		return 0, err
 	}
-	if _, err := readPart(r); err != nil {
+	if _, err := parts.Skip(); err != nil {
 		return 0, err
 	}
 	return time.Since(start), nil

@@ -101,21 +101,6 @@ func TestRunCountsRefusedViewers(t *testing.T) {
 	}
 }
 
-func TestParseUnixSeconds(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want time.Time
-	}{
-		{"1732420000.123456", time.Unix(1732420000, 123456000)},
-		{"1732420000", time.Unix(1732420000, 0)},
-		{"5.5", time.Unix(5, 500000000)},
-	} {
-		if got := parseUnixSeconds([]byte(tc.in)); !got.Equal(tc.want) {
-			t.Errorf("parseUnixSeconds(%q) = %v, want %v", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestFirstFrame(t *testing.T) {
 	srv := mjpegServer(t, 20, 5000, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

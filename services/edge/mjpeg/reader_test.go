@@ -108,3 +108,25 @@ func (r *repeater) Read(p []byte) (int, error) {
 	r.off = (r.off + n) % len(r.part)
 	return n, nil
 }
+
+func TestParseTimestamp(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"1732420000.123456", time.Unix(1732420000, 123456000), true},
+		{"1732420000", time.Unix(1732420000, 0), true},
+		{"5.5", time.Unix(5, 500000000), true},
+		{"5.", time.Unix(5, 0), true},
+		{"", time.Time{}, false},
+		{"-2.250000", time.Time{}, false},
+		{"1e9", time.Time{}, false},
+		{"1.2.3", time.Time{}, false},
+	} {
+		got, ok := parseTimestamp([]byte(tc.in))
+		if ok != tc.ok || !got.Equal(tc.want) {
+			t.Errorf("parseTimestamp(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
