@@ -93,6 +93,7 @@ run: build
 ## the Go micro-benchmarks, COUNT runs each (default 5), medians by benchstat
 bench: build $(TOOLS)/benchstat
 	$(GO) build -o $(BIN)/bareloop ./services/capture/cmd/bareloop
+	$(GO) build -o $(BIN)/baresender ./test/baresender
 	bash scripts/bench.sh
 
 clean:
