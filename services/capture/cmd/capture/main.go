@@ -10,22 +10,17 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/alecthomas/kong"
-	"google.golang.org/grpc"
 
 	"github.com/camstream/camstream/services/capture/internal/camera"
 	"github.com/camstream/camstream/services/capture/internal/config"
-	"github.com/camstream/camstream/services/capture/internal/grpcserver"
-	"github.com/camstream/camstream/services/capture/internal/httpserver"
 	"github.com/camstream/camstream/services/capture/internal/metrics"
 	"github.com/camstream/camstream/services/capture/internal/reload"
 	"github.com/camstream/camstream/services/capture/internal/source"
@@ -132,24 +127,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	grpcLn, err := net.Listen("tcp", opts.listen)
+	lns, err := listen(opts)
 	if err != nil {
-		return fmt.Errorf("--listen: %w", err)
+		return err
 	}
-	defer grpcLn.Close()
-	httpLn, err := net.Listen("tcp", opts.httpListen)
-	if err != nil {
-		return fmt.Errorf("--http-listen: %w", err)
-	}
-	defer httpLn.Close()
-	var healthLn net.Listener
-	if opts.healthListen != "" {
-		if healthLn, err = net.Listen("tcp", opts.healthListen); err != nil {
-			return fmt.Errorf("--health-listen: %w", err)
-		}
-		defer healthLn.Close()
-	}
-
+	defer lns.close()
 	// OpenCV reads these when it opens the first stream.
 	for _, v := range source.FFmpegEnv(getenv) {
 		if err := os.Setenv(v.Name, v.Value); err != nil {
@@ -160,16 +142,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var set *camera.Set
 	m := metrics.New(func() []camera.Status { return set.Statuses() })
 	set = camera.NewSet(cams, camera.Options{Logger: log, Observer: m})
-	srv := grpcserver.New(set, log)
-	var serverOpts []grpc.ServerOption
-	if creds != nil {
-		serverOpts = append(serverOpts, grpc.Creds(creds))
-	}
-	grpcServer := srv.NewGRPCServer(serverOpts...)
-	healthServer := srv.NewHealthServer()
-	var ready atomic.Bool
-	httpServer := httpserver.New(opts.httpListen, m.Handler(), ready.Load)
-	httpServer.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	srvs := newServers(opts, creds, set, m, log)
 
 	camCtx, stopCams := context.WithCancel(context.Background())
 	defer stopCams()
@@ -179,48 +152,80 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
-		r := reload.New(reload.Options{Path: opts.configPath, Getenv: getenv, Logger: log, Observer: m,
-			Apply: func(all []config.Camera) camera.Changes { return set.Apply(opts.shard.Filter(all)) }})
+		r := newReloader(opts, getenv, log, m, set)
 		wg.Go(func() { r.Run(camCtx, hup) })
 	}
-	serveErr := make(chan error, 3)
-	wg.Go(func() { serveErr <- serveGRPC(grpcServer, grpcLn) })
-	if healthLn != nil {
-		wg.Go(func() { serveErr <- serveGRPC(healthServer, healthLn) })
-	}
-	wg.Go(func() { serveErr <- serveHTTP(httpServer, httpLn) })
-	ready.Store(true)
-
-	ids := make([]string, len(cams))
-	for i, c := range cams {
-		ids[i] = c.ID
-		log.Info("camera configured", "camera", c.ID, "name", c.Name, "source", c.Source,
-			"fps", c.FPS, "width", c.Width, "quality", c.Quality, "on_demand", c.OnDemand)
-	}
-	log.Info("capture listening", "grpc", grpcLn.Addr().String(), "http", httpLn.Addr().String(),
-		"tls", creds != nil, "mutual_tls", opts.tlsClientCA != "", "health", addrOf(healthLn),
-		"shard", opts.shard.String(), "cameras", ids, "configured", len(all))
-	if len(cams) == 0 {
-		log.Warn("this shard owns none of the configured cameras", "shard", opts.shard.String(), "configured", len(all))
-	}
+	serveErr := srvs.serve(&wg, lns)
+	logStart(log, opts, lns, creds != nil, cams, len(all))
 
 	select {
 	case <-ctx.Done():
 	case err = <-serveErr:
 	}
 	log.Info("capture shutting down")
-	ready.Store(false)
-	srv.Shutdown(grpcServer, shutdownTimeout)
-	healthServer.Stop()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if serr := httpServer.Shutdown(shutdownCtx); serr != nil && err == nil {
-		err = fmt.Errorf("shutdown HTTP: %w", serr)
+	if serr := srvs.shutdown(); serr != nil && err == nil {
+		err = serr
 	}
 	stopCams()
 	wg.Wait()
 	log.Info("capture stopped")
 	return err
+}
+
+// newReloader reloads the camera file into set, keeping the cameras of
+// this shard.
+func newReloader(opts options, getenv func(string) string, log *slog.Logger, m *metrics.Metrics, set *camera.Set) *reload.Reloader {
+	return reload.New(reload.Options{Path: opts.configPath, Getenv: getenv, Logger: log, Observer: m,
+		Apply: func(all []config.Camera) camera.Changes { return set.Apply(opts.shard.Filter(all)) }})
+}
+
+// listeners are capture's: gRPC, HTTP, and the optional health port.
+type listeners struct {
+	grpc, http, health net.Listener
+}
+
+// listen opens the listeners opts name; an error names the flag.
+func listen(opts options) (listeners, error) {
+	var lns listeners
+	var err error
+	if lns.grpc, err = net.Listen("tcp", opts.listen); err != nil {
+		return lns, fmt.Errorf("--listen: %w", err)
+	}
+	if lns.http, err = net.Listen("tcp", opts.httpListen); err != nil {
+		lns.close()
+		return lns, fmt.Errorf("--http-listen: %w", err)
+	}
+	if opts.healthListen != "" {
+		if lns.health, err = net.Listen("tcp", opts.healthListen); err != nil {
+			lns.close()
+			return lns, fmt.Errorf("--health-listen: %w", err)
+		}
+	}
+	return lns, nil
+}
+
+func (l listeners) close() {
+	for _, ln := range []net.Listener{l.grpc, l.http, l.health} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
+}
+
+// logStart logs the cameras and where capture listens.
+func logStart(log *slog.Logger, opts options, lns listeners, tls bool, cams []config.Camera, configured int) {
+	ids := make([]string, len(cams))
+	for i, c := range cams {
+		ids[i] = c.ID
+		log.Info("camera configured", "camera", c.ID, "name", c.Name, "source", c.Source,
+			"fps", c.FPS, "width", c.Width, "quality", c.Quality, "on_demand", c.OnDemand)
+	}
+	log.Info("capture listening", "grpc", lns.grpc.Addr().String(), "http", lns.http.Addr().String(),
+		"tls", tls, "mutual_tls", opts.tlsClientCA != "", "health", addrOf(lns.health),
+		"shard", opts.shard.String(), "cameras", ids, "configured", configured)
+	if len(cams) == 0 {
+		log.Warn("this shard owns none of the configured cameras", "shard", opts.shard.String(), "configured", configured)
+	}
 }
 
 // addrOf is ln's address, or "" without a listener.
@@ -229,18 +234,4 @@ func addrOf(ln net.Listener) string {
 		return ""
 	}
 	return ln.Addr().String()
-}
-
-func serveGRPC(s interface{ Serve(net.Listener) error }, ln net.Listener) error {
-	if err := s.Serve(ln); err != nil {
-		return fmt.Errorf("serve gRPC: %w", err)
-	}
-	return nil
-}
-
-func serveHTTP(s *http.Server, ln net.Listener) error {
-	if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve HTTP: %w", err)
-	}
-	return nil
 }

@@ -19,9 +19,9 @@ package source
 //     "fpsprobesize;0" ends FFmpeg's stream probe as soon as the video
 //     stream's parameters are known (its first key frame decoded) instead
 //     of after about a second of frames spent estimating the frame rate,
-//     which RTSP gives anyway and capture does not use: a 720p30 RTSP
-//     camera's first frame comes about 0.4 s after the open starts rather
-//     than 1.1 s, which is what an on-demand camera's first viewer waits.
+//     which RTSP gives anyway and capture does not use: an on-demand
+//     camera's first viewer waits for that probe (the figures are in
+//     docs/benchmarks.md, "first frame").
 //     The probe still waits as long as it must for a late key frame (up to
 //     FFmpeg's 5 s analyzeduration), unlike a shorter analyzeduration,
 //     which would end it at a fixed time whether or not it had seen one.

@@ -140,16 +140,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
-	httpServer := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		// Request line and headers: plenty for a browser, and a bound for
-		// anyone sending more (431). The query alone is capped lower.
-		MaxHeaderBytes: 16 << 10,
-		IdleTimeout:    2 * time.Minute,
-		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		// No WriteTimeout: streams are long; each write has its own deadline.
-	}
+	httpServer := newHTTPServer(srv.Handler(), log)
 
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
@@ -167,19 +158,42 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = fmt.Errorf("serve: %w", err)
 	}
 	log.Info("edge shutting down")
-	srv.Drain()
-	// Streams end at once on Drain; other requests get a few seconds, so
-	// the edge exits well within a pod's 5 s of grace.
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if serr := httpServer.Shutdown(shutdownCtx); serr != nil && err == nil {
-		err = fmt.Errorf("shutdown: %w", serr)
+	if serr := shutdown(srv, httpServer); serr != nil && err == nil {
+		err = serr
 	}
-	srv.Wait()
 	stopRun()
 	wg.Wait()
 	log.Info("edge stopped")
 	return err
+}
+
+// newHTTPServer is the edge's http.Server around handler.
+func newHTTPServer(handler http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Request line and headers: plenty for a browser, and a bound for
+		// anyone sending more (431). The query alone is capped lower.
+		MaxHeaderBytes: 16 << 10,
+		IdleTimeout:    2 * time.Minute,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// No WriteTimeout: streams are long; each write has its own deadline.
+	}
+}
+
+// shutdown turns readiness off and ends the streams, then lets other
+// requests finish for a few seconds: the edge exits well within a pod's
+// 5 s of grace.
+func shutdown(srv *web.Server, httpServer *http.Server) error {
+	srv.Drain()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err := httpServer.Shutdown(ctx)
+	srv.Wait()
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
 }
 
 // displayAddr makes a listening address something to paste in a browser.
