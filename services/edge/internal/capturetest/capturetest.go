@@ -228,3 +228,17 @@ func (c *Capture) GetSnapshot(_ context.Context, req *camstreamv1.GetSnapshotReq
 	}
 	return &camstreamv1.GetSnapshotResponse{Frame: c.frame(req.GetCameraId())}, nil
 }
+
+// WaitFor polls cond every 10 ms until it holds, failing the test after
+// 15 s: the edge's tests wait with it for what the fake captures and the
+// edge do in the background.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

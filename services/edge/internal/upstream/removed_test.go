@@ -8,8 +8,8 @@ import (
 	"github.com/camstream/camstream/services/edge/internal/capturetest"
 )
 
-// runStream runs p.Stream for a camera and closes the returned channel
-// when it returns by itself; the test's end stops it otherwise.
+// runStream runs p.Stream for a camera until the test ends, and closes the
+// returned channel if it returns by itself before.
 func runStream(t *testing.T, p *Pool, id string) (*frameSink, <-chan struct{}) {
 	t.Helper()
 	sink := &frameSink{}
@@ -38,7 +38,7 @@ func TestStreamEndsWhenCameraRemoved(t *testing.T) {
 
 	kept, keptDone := runStream(t, p, "kept")
 	gone, goneDone := runStream(t, p, "gone")
-	waitFor(t, "frames of both cameras", func() bool { return kept.count() >= 3 && gone.count() >= 3 })
+	capturetest.WaitFor(t, "frames of both cameras", func() bool { return kept.count() >= 3 && gone.count() >= 3 })
 
 	c.SetCameras([]string{"kept"})
 	select {
@@ -50,7 +50,7 @@ func TestStreamEndsWhenCameraRemoved(t *testing.T) {
 		t.Errorf("cameras after the removal = %s, want kept", got)
 	}
 	before := kept.count()
-	waitFor(t, "more frames of the kept camera", func() bool { return kept.count() >= before+3 })
+	capturetest.WaitFor(t, "more frames of the kept camera", func() bool { return kept.count() >= before+3 })
 	select {
 	case <-keptDone:
 		t.Fatal("the kept camera's stream ended")
@@ -65,4 +65,11 @@ func TestStreamEndsWhenCameraRemoved(t *testing.T) {
 		t.Fatal("a stream ended while its capture was away, want it to wait")
 	default:
 	}
+}
+
+// streamOf runs p.Stream for a camera until the test ends.
+func streamOf(t *testing.T, p *Pool, id string) *frameSink {
+	t.Helper()
+	sink, _ := runStream(t, p, id)
+	return sink
 }

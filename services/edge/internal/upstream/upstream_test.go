@@ -71,34 +71,6 @@ func (s *frameSink) last() *hub.Frame {
 	return s.frames[len(s.frames)-1]
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// stream runs p.Stream for a camera until the test ends.
-func stream(t *testing.T, p *Pool, id string) *frameSink {
-	t.Helper()
-	sink := &frameSink{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.Stream(ctx, id, sink.publish)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	return sink
-}
-
 func TestParseTarget(t *testing.T) {
 	tests := []struct {
 		raw     string
@@ -147,8 +119,8 @@ func TestRoutesEachCameraToItsCapture(t *testing.T) {
 		{"b1", b, a, "\xff\xd8b1 "},
 		{"a2", a, b, "\xff\xd8a2 "},
 	} {
-		sink := stream(t, p, tt.camera)
-		waitFor(t, tt.camera+" frames", func() bool { return sink.count() >= 3 })
+		sink := streamOf(t, p, tt.camera)
+		capturetest.WaitFor(t, tt.camera+" frames", func() bool { return sink.count() >= 3 })
 		f := sink.last()
 		if !strings.HasPrefix(string(f.JPEG), tt.wantJPEG) || f.CameraID != tt.camera {
 			t.Errorf("%s frame: camera %q, JPEG %q; want camera %q, JPEG starting %q", tt.camera, f.CameraID, f.JPEG[:8], tt.camera, tt.wantJPEG)
@@ -216,13 +188,13 @@ func TestStreamResumesAfterCaptureRestart(t *testing.T) {
 	p := newPool(t, n, Config{Targets: []string{capturetest.Target("capture")}})
 	p.Refresh(context.Background())
 
-	sink := stream(t, p, "cam")
-	waitFor(t, "first frames", func() bool { return sink.count() >= 3 })
+	sink := streamOf(t, p, "cam")
+	capturetest.WaitFor(t, "first frames", func() bool { return sink.count() >= 3 })
 	c.Stop()
 	time.Sleep(300 * time.Millisecond)
 	before := sink.count()
 	c.Start()
-	waitFor(t, "frames after the capture came back", func() bool { return sink.count() >= before+3 })
+	capturetest.WaitFor(t, "frames after the capture came back", func() bool { return sink.count() >= before+3 })
 	if got := c.Subscribers("cam"); got != 1 {
 		t.Errorf("subscribers after reconnect = %d, want 1", got)
 	}
@@ -296,7 +268,7 @@ func TestRunPollsUntilCancelled(t *testing.T) {
 		<-done
 	}()
 	capturetest.Start(t, n, "late", capturetest.Options{Cameras: []string{"x"}})
-	waitFor(t, "Ready after the capture started", p.Ready)
+	capturetest.WaitFor(t, "Ready after the capture started", p.Ready)
 }
 
 func TestRetryDelay(t *testing.T) {

@@ -145,17 +145,6 @@ func (v *client) next(t *testing.T) mjpeg.Part {
 
 func (v *client) close() { v.resp.Body.Close() }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestStreamParts(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	v := openStream(t, e.url+"/cameras/b1/stream.mjpeg")
@@ -464,7 +453,7 @@ func TestOneUpstreamForManyViewers(t *testing.T) {
 	for _, v := range viewers {
 		v.close()
 	}
-	waitFor(t, "the upstream to close after the last viewer left", func() bool { return capture.Subscribers("a1") == 0 })
+	capturetest.WaitFor(t, "the upstream to close after the last viewer left", func() bool { return capture.Subscribers("a1") == 0 })
 	_, body = get(t, e.url+"/metrics")
 	if want := `camstream_edge_viewers{camera="a1"} 0`; !strings.Contains(body, want) {
 		t.Errorf("/metrics after the viewers left lacks %s", want)
@@ -562,7 +551,7 @@ func TestStalledViewerDropped(t *testing.T) {
 	// The stalled viewer reads nothing at all. Its socket fills within a
 	// few frames; then its write stalls and must be abandoned.
 	stalled := dialViewer(t, e, "/cameras/a1/stream.mjpeg")
-	waitFor(t, "2 viewers", func() bool {
+	capturetest.WaitFor(t, "2 viewers", func() bool {
 		_, body := get(t, e.url+"/metrics")
 		return strings.Contains(body, `camstream_edge_viewers{camera="a1"} 2`+"\n")
 	})
@@ -590,7 +579,7 @@ func TestStalledViewerDropped(t *testing.T) {
 	}
 	// The fast viewer streams on.
 	before := fastFrames.Load()
-	waitFor(t, "the fast viewer's next frames", func() bool {
+	capturetest.WaitFor(t, "the fast viewer's next frames", func() bool {
 		select {
 		case err := <-readErr:
 			t.Fatalf("fast viewer's stream ended: %v", err)
@@ -683,7 +672,7 @@ func TestMaxViewers(t *testing.T) {
 		t.Errorf("third viewer with --max-viewers 2: %d, want 503 saying so", resp.StatusCode)
 	}
 	a.close()
-	waitFor(t, "a place after a viewer left", func() bool { return e.server.viewers.Load() < 2 })
+	capturetest.WaitFor(t, "a place after a viewer left", func() bool { return e.server.viewers.Load() < 2 })
 	openStream(t, e.url+"/cameras/b1/stream.mjpeg").next(t)
 }
 
@@ -721,9 +710,9 @@ func TestLeavingViewerNoticedWithoutFrames(t *testing.T) {
 	v := openStream(t, e.url+"/cameras/a1/stream.mjpeg")
 	v.next(t)
 	e.captures["capture-a"].Stop() // no more frames
-	waitFor(t, "one viewer", func() bool { return e.server.viewers.Load() == 1 })
+	capturetest.WaitFor(t, "one viewer", func() bool { return e.server.viewers.Load() == 1 })
 	v.close()
-	waitFor(t, "the viewer to be gone", func() bool { return e.server.viewers.Load() == 0 })
+	capturetest.WaitFor(t, "the viewer to be gone", func() bool { return e.server.viewers.Load() == 0 })
 }
 
 func TestHealthz(t *testing.T) {
