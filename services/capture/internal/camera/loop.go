@@ -114,9 +114,10 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 		src = nil
 		return 0, err
 	}
-	img, resized := gocv.NewMat(), gocv.NewMat()
+	img, resized, small := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
 	defer img.Close()
 	defer resized.Close()
+	defer small.Close()
 	var reads readClock
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	var watcher sync.WaitGroup
@@ -164,6 +165,9 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 		c.published(f)
 		if c.opts.Observer != nil {
 			c.opts.Observer.FrameEncoded(c.id, encode, len(jpeg))
+		}
+		if err := c.encodeSizes(out, f, params, &small); err != nil {
+			return 0, err
 		}
 	}
 }
