@@ -47,8 +47,8 @@ type Feed struct {
 // before the size was last watched is not.
 func (f Feed) Latest() (frame *hub.Frame, fresh bool) {
 	frame = f.hub.Latest()
-	fresh = f.cam.State() == StateStreaming
-	if f.Width != 0 && frame != nil && fresh {
+	fresh = frame != nil && f.cam.State() == StateStreaming
+	if f.Width != 0 && fresh {
 		full := f.cam.hub.Latest()
 		fresh = full != nil && frame.CapturedAt.Equal(full.CapturedAt)
 	}
