@@ -16,6 +16,7 @@ import (
 
 	"github.com/camstream/camstream/services/edge/internal/hub"
 	"github.com/camstream/camstream/services/edge/internal/metrics"
+	"github.com/camstream/camstream/services/edge/internal/size"
 )
 
 // Conn is where a session writes: an mjpeg.Conn.
@@ -52,15 +53,17 @@ type camera struct {
 // down.
 var ErrClosed = errors.New("no new viewers: shutting down")
 
-// Subscribe starts a session of the cameras ids at most fps frames per
-// second each (0: every frame). The caller must Close it.
-func Subscribe(h *hub.Hub, m *metrics.Metrics, ids []string, fps float64) (*Session, error) {
-	s := &Session{cams: make([]*camera, 0, len(ids)), latency: m.FrameLatency}
+// Subscribe starts a session of the feeds keys (a camera at a size, see
+// size.Key) at most fps frames per second each (0: every frame). The
+// caller must Close it.
+func Subscribe(h *hub.Hub, m *metrics.Metrics, keys []string, fps float64) (*Session, error) {
+	s := &Session{cams: make([]*camera, 0, len(keys)), latency: m.FrameLatency}
 	if fps > 0 {
 		s.interval = time.Duration(float64(time.Second) / fps)
 	}
-	for _, id := range ids {
-		feed, release, err := h.Subscribe(id)
+	for _, key := range keys {
+		feed, release, err := h.Subscribe(key)
+		id, _ := size.SplitKey(key)
 		if err != nil {
 			s.Close()
 			return nil, ErrClosed
