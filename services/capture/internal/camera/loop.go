@@ -114,10 +114,11 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 		src = nil
 		return 0, err
 	}
-	img, resized, small := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
+	img, resized, small, scratch := gocv.NewMat(), gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
 	defer img.Close()
 	defer resized.Close()
 	defer small.Close()
+	defer scratch.Close()
 	var reads readClock
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	var watcher sync.WaitGroup
@@ -166,7 +167,7 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 		if c.opts.Observer != nil {
 			c.opts.Observer.FrameEncoded(c.id, encode, len(jpeg))
 		}
-		if err := c.encodeSizes(out, f, params, &small); err != nil {
+		if err := c.encodeSizes(out, f, params, &small, &scratch); err != nil {
 			return 0, err
 		}
 	}
