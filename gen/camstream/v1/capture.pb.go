@@ -112,12 +112,7 @@ type Camera struct {
 	LastFrameTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=last_frame_time,json=lastFrameTime,proto3" json:"last_frame_time,omitempty"`
 	// Smaller sizes being encoded now besides the full size, one per width
 	// on the ladder that someone watches, narrowest first.
-	Sizes []*FrameSize `protobuf:"bytes,13,rep,name=sizes,proto3" json:"sizes,omitempty"`
-	// State of the camera's lower-resolution sub_source, UNSPECIFIED when it
-	// has none.
-	SubState CameraState `protobuf:"varint,14,opt,name=sub_state,json=subState,proto3,enum=camstream.v1.CameraState" json:"sub_state,omitempty"`
-	// The sub_source, redacted like source; empty when none.
-	SubSource     string `protobuf:"bytes,15,opt,name=sub_source,json=subSource,proto3" json:"sub_source,omitempty"`
+	Sizes         []*FrameSize `protobuf:"bytes,13,rep,name=sizes,proto3" json:"sizes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -241,20 +236,6 @@ func (x *Camera) GetSizes() []*FrameSize {
 		return x.Sizes
 	}
 	return nil
-}
-
-func (x *Camera) GetSubState() CameraState {
-	if x != nil {
-		return x.SubState
-	}
-	return CameraState_CAMERA_STATE_UNSPECIFIED
-}
-
-func (x *Camera) GetSubSource() string {
-	if x != nil {
-		return x.SubSource
-	}
-	return ""
 }
 
 // FrameSize is one smaller size of a camera's frames in flight.
@@ -697,7 +678,7 @@ var File_camstream_v1_capture_proto protoreflect.FileDescriptor
 
 const file_camstream_v1_capture_proto_rawDesc = "" +
 	"\n" +
-	"\x1acamstream/v1/capture.proto\x12\fcamstream.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf6\x03\n" +
+	"\x1acamstream/v1/capture.proto\x12\fcamstream.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x03\n" +
 	"\x06Camera\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
@@ -713,10 +694,7 @@ const file_camstream_v1_capture_proto_rawDesc = "" +
 	" \x01(\x05R\vsubscribers\x12\x17\n" +
 	"\amax_fps\x18\v \x01(\x01R\x06maxFps\x12B\n" +
 	"\x0flast_frame_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\rlastFrameTime\x12-\n" +
-	"\x05sizes\x18\r \x03(\v2\x17.camstream.v1.FrameSizeR\x05sizes\x126\n" +
-	"\tsub_state\x18\x0e \x01(\x0e2\x19.camstream.v1.CameraStateR\bsubState\x12\x1d\n" +
-	"\n" +
-	"sub_source\x18\x0f \x01(\tR\tsubSource\"[\n" +
+	"\x05sizes\x18\r \x03(\v2\x17.camstream.v1.FrameSizeR\x05sizes\"[\n" +
 	"\tFrameSize\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\x05R\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\x05R\x06height\x12 \n" +
@@ -786,22 +764,21 @@ var file_camstream_v1_capture_proto_depIdxs = []int32{
 	0,  // 0: camstream.v1.Camera.state:type_name -> camstream.v1.CameraState
 	10, // 1: camstream.v1.Camera.last_frame_time:type_name -> google.protobuf.Timestamp
 	2,  // 2: camstream.v1.Camera.sizes:type_name -> camstream.v1.FrameSize
-	0,  // 3: camstream.v1.Camera.sub_state:type_name -> camstream.v1.CameraState
-	10, // 4: camstream.v1.Frame.captured_at:type_name -> google.protobuf.Timestamp
-	1,  // 5: camstream.v1.ListCamerasResponse.cameras:type_name -> camstream.v1.Camera
-	3,  // 6: camstream.v1.StreamFramesResponse.frame:type_name -> camstream.v1.Frame
-	3,  // 7: camstream.v1.GetSnapshotResponse.frame:type_name -> camstream.v1.Frame
-	4,  // 8: camstream.v1.CaptureService.ListCameras:input_type -> camstream.v1.ListCamerasRequest
-	6,  // 9: camstream.v1.CaptureService.StreamFrames:input_type -> camstream.v1.StreamFramesRequest
-	8,  // 10: camstream.v1.CaptureService.GetSnapshot:input_type -> camstream.v1.GetSnapshotRequest
-	5,  // 11: camstream.v1.CaptureService.ListCameras:output_type -> camstream.v1.ListCamerasResponse
-	7,  // 12: camstream.v1.CaptureService.StreamFrames:output_type -> camstream.v1.StreamFramesResponse
-	9,  // 13: camstream.v1.CaptureService.GetSnapshot:output_type -> camstream.v1.GetSnapshotResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	10, // 3: camstream.v1.Frame.captured_at:type_name -> google.protobuf.Timestamp
+	1,  // 4: camstream.v1.ListCamerasResponse.cameras:type_name -> camstream.v1.Camera
+	3,  // 5: camstream.v1.StreamFramesResponse.frame:type_name -> camstream.v1.Frame
+	3,  // 6: camstream.v1.GetSnapshotResponse.frame:type_name -> camstream.v1.Frame
+	4,  // 7: camstream.v1.CaptureService.ListCameras:input_type -> camstream.v1.ListCamerasRequest
+	6,  // 8: camstream.v1.CaptureService.StreamFrames:input_type -> camstream.v1.StreamFramesRequest
+	8,  // 9: camstream.v1.CaptureService.GetSnapshot:input_type -> camstream.v1.GetSnapshotRequest
+	5,  // 10: camstream.v1.CaptureService.ListCameras:output_type -> camstream.v1.ListCamerasResponse
+	7,  // 11: camstream.v1.CaptureService.StreamFrames:output_type -> camstream.v1.StreamFramesResponse
+	9,  // 12: camstream.v1.CaptureService.GetSnapshot:output_type -> camstream.v1.GetSnapshotResponse
+	10, // [10:13] is the sub-list for method output_type
+	7,  // [7:10] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_camstream_v1_capture_proto_init() }
