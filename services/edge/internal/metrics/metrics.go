@@ -24,6 +24,11 @@ type Metrics struct {
 	FrameLatency prometheus.Histogram
 	// Upstreams is the number of open StreamFrames calls per camera.
 	Upstreams *prometheus.GaugeVec
+	// SizeViewers and SizeUpstreams are Viewers and Upstreams of the
+	// smaller sizes, per camera and ladder width (the full size is not
+	// repeated here).
+	SizeViewers   *prometheus.GaugeVec
+	SizeUpstreams *prometheus.GaugeVec
 }
 
 // New returns the metrics registered in a new registry with the Go and
@@ -52,9 +57,17 @@ func New() *Metrics {
 			Name: "camstream_edge_upstreams",
 			Help: "Open StreamFrames calls to capture per camera.",
 		}, []string{"camera"}),
+		SizeViewers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "camstream_edge_size_viewers",
+			Help: "Open viewer streams per camera at a smaller width of the ladder.",
+		}, []string{"camera", "width"}),
+		SizeUpstreams: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "camstream_edge_size_upstreams",
+			Help: "Open StreamFrames calls to capture per camera at a smaller width of the ladder.",
+		}, []string{"camera", "width"}),
 	}
 	m.registry.MustRegister(
-		m.Viewers, m.FramesSent, m.FramesSkipped, m.FrameLatency, m.Upstreams,
+		m.Viewers, m.FramesSent, m.FramesSkipped, m.FrameLatency, m.Upstreams, m.SizeViewers, m.SizeUpstreams,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"google.golang.org/grpc"
@@ -142,6 +143,11 @@ func (p *Pool) streamOnce(ctx context.Context, c *client, cameraID string, width
 	upstreams := p.cfg.Metrics.Upstreams.WithLabelValues(cameraID)
 	upstreams.Inc()
 	defer upstreams.Dec()
+	if width > 0 {
+		sized := p.cfg.Metrics.SizeUpstreams.WithLabelValues(cameraID, strconv.Itoa(width))
+		sized.Inc()
+		defer sized.Dec()
+	}
 	for {
 		resp, err := stream.Recv()
 		if err != nil {

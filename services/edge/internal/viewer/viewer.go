@@ -8,6 +8,7 @@ package viewer
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,7 +47,8 @@ type camera struct {
 	sent    prometheus.Counter
 	skipped prometheus.Counter
 	gauge   prometheus.Gauge
-	last    *hub.Frame // the last frame written
+	sized   prometheus.Gauge // the size's viewers; nil at full size
+	last    *hub.Frame       // the last frame written
 }
 
 // ErrClosed means the hub no longer takes viewers: the edge is shutting
@@ -63,7 +65,7 @@ func Subscribe(h *hub.Hub, m *metrics.Metrics, keys []string, fps float64) (*Ses
 	}
 	for _, key := range keys {
 		feed, release, err := h.Subscribe(key)
-		id, _ := size.SplitKey(key)
+		id, width := size.SplitKey(key)
 		if err != nil {
 			s.Close()
 			return nil, ErrClosed
@@ -76,6 +78,10 @@ func Subscribe(h *hub.Hub, m *metrics.Metrics, keys []string, fps float64) (*Ses
 			gauge:   m.Viewers.WithLabelValues(id),
 		}
 		c.gauge.Inc()
+		if width > 0 {
+			c.sized = m.SizeViewers.WithLabelValues(id, strconv.Itoa(width))
+			c.sized.Inc()
+		}
 		s.cams = append(s.cams, c)
 	}
 	return s, nil
@@ -86,6 +92,9 @@ func (s *Session) Close() {
 	for _, c := range s.cams {
 		c.release()
 		c.gauge.Dec()
+		if c.sized != nil {
+			c.sized.Dec()
+		}
 	}
 	s.cams = nil
 }

@@ -58,4 +58,17 @@ func TestOneUpstreamPerCameraAndSize(t *testing.T) {
 	if got := capture.Subscribers("a1"); got != 3 {
 		t.Errorf("open upstreams of a1: %d, want 3 (widths 160, 320 and the full size)", got)
 	}
+	_, body := get(t, e.url+"/metrics")
+	for _, want := range []string{
+		`camstream_edge_size_viewers{camera="a1",width="320"} 4`,
+		`camstream_edge_size_viewers{camera="a1",width="160"} 1`,
+		`camstream_edge_size_upstreams{camera="a1",width="320"} 1`,
+		`camstream_edge_size_upstreams{camera="a2",width="320"} 1`,
+		`camstream_edge_viewers{camera="a1"} 8`,
+		`camstream_edge_upstreams{camera="a1"} 3`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
