@@ -142,16 +142,7 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 		if !pacer.Allow(now) {
 			continue
 		}
-		out := img
-		if w := cfg.Width; w > 0 && img.Cols() != w {
-			h := int(math.Round(float64(img.Rows()) * float64(w) / float64(img.Cols())))
-			interp := gocv.InterpolationArea // best for shrinking
-			if w > img.Cols() {
-				interp = gocv.InterpolationLinear
-			}
-			gocv.Resize(img, &resized, image.Pt(w, max(h, 1)), 0, 0, interp)
-			out = resized
-		}
+		out := fit(img, &resized, cfg.Width)
 		start := time.Now()
 		jpeg, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, out, params)
 		encode := time.Since(start)
@@ -171,6 +162,21 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 			return 0, err
 		}
 	}
+}
+
+// fit returns img resized to the configured width w into resized, keeping
+// the aspect ratio, or img itself when w is 0 or its width already.
+func fit(img gocv.Mat, resized *gocv.Mat, w int) gocv.Mat {
+	if w <= 0 || img.Cols() == w {
+		return img
+	}
+	h := int(math.Round(float64(img.Rows()) * float64(w) / float64(img.Cols())))
+	interp := gocv.InterpolationArea // best for shrinking
+	if w > img.Cols() {
+		interp = gocv.InterpolationLinear
+	}
+	gocv.Resize(img, resized, image.Pt(w, max(h, 1)), 0, 0, interp)
+	return *resized
 }
 
 // wanted reports whether an on-demand camera should be open: it has
