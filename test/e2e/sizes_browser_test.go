@@ -26,7 +26,7 @@ func TestBrowserPhoneGridAsksForSmallPictures(t *testing.T) {
 		chromedp.Navigate(edge.url+"/grid"), chromedp.WaitVisible(".grid"))
 	b.requireLiveImages(t, ".grid img[data-camera]", 4)
 	// Two tiles a row, each about 185 CSS px: 555 device px, covered by 640.
-	for _, d := range b.digests(t, ".grid img[data-camera]") {
+	for _, d := range b.loadedDigests(t, ".grid img[data-camera]") {
 		if !strings.HasPrefix(d, "640x360:") {
 			t.Errorf("a phone grid tile shows a %s picture, want 640x360", strings.SplitN(d, ":", 2)[0])
 		}
@@ -41,7 +41,7 @@ func TestBrowserPhoneGridAsksForSmallPictures(t *testing.T) {
 
 	b.do(t, 30*time.Second, chromedp.Navigate(edge.url+"/cameras/cam-1"), chromedp.WaitVisible("#live"))
 	b.requireLiveImages(t, "#live", 1)
-	if d := b.digests(t, "#live")[0]; !strings.HasPrefix(d, "1280x720:") {
+	if d := b.loadedDigests(t, "#live")[0]; !strings.HasPrefix(d, "1280x720:") {
 		t.Errorf("the camera page shows a %s picture, want the full 1280x720", strings.SplitN(d, ":", 2)[0])
 	}
 	harness.WaitFor(t, 30*time.Second, "the grid's small sizes to stop after leaving it", func() bool {
@@ -50,4 +50,21 @@ func TestBrowserPhoneGridAsksForSmallPictures(t *testing.T) {
 	if errs := b.exceptions(); len(errs) > 0 {
 		t.Errorf("JavaScript exceptions on the pages:\n%s", strings.Join(errs, "\n"))
 	}
+}
+
+// loadedDigests is digests at a moment when every image has a picture: an
+// image reads as none while its next frame is loading.
+func (b *browser) loadedDigests(t *testing.T, selector string) []string {
+	t.Helper()
+	var got []string
+	harness.WaitFor(t, 20*time.Second, "every image "+selector+" with a picture at once", func() bool {
+		got = b.digests(t, selector)
+		for _, d := range got {
+			if d == "" {
+				return false
+			}
+		}
+		return len(got) > 0
+	})
+	return got
 }
