@@ -31,18 +31,18 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: config{listen: ":8080", targets: []string{"localhost:50051"}, grace: 5 * time.Second},
+			want: config{listen: ":8080", targets: []string{"localhost:50051"}, grace: 5 * time.Second, writeTimeout: 10 * time.Second},
 		},
 		{
 			name: "environment",
 			env:  map[string]string{"EDGE_LISTEN": ":9000", "EDGE_CAPTURE": "a:1, b:2", "EDGE_AUTH_TOKEN": "tok", "EDGE_MAX_VIEWERS": "50", "EDGE_LOG_LEVEL": "debug", "EDGE_UPSTREAM_GRACE": "1s"},
-			want: config{listen: ":9000", targets: []string{"a:1", "b:2"}, authToken: "tok", maxViewers: 50, logLevel: slog.LevelDebug, grace: time.Second},
+			want: config{listen: ":9000", targets: []string{"a:1", "b:2"}, authToken: "tok", maxViewers: 50, logLevel: slog.LevelDebug, grace: time.Second, writeTimeout: 10 * time.Second},
 		},
 		{
 			name: "flags win over environment",
 			args: []string{"--listen", ":7000", "--capture=dns:///capture:50051"},
 			env:  map[string]string{"EDGE_LISTEN": ":9000", "EDGE_CAPTURE": "a:1"},
-			want: config{listen: ":7000", targets: []string{"dns:///capture:50051"}, grace: 5 * time.Second},
+			want: config{listen: ":7000", targets: []string{"dns:///capture:50051"}, grace: 5 * time.Second, writeTimeout: 10 * time.Second},
 		},
 		{name: "empty capture", args: []string{"--capture", " , "}, wantErr: "--capture is empty"},
 		{name: "negative viewers", args: []string{"--max-viewers=-1"}, wantErr: "--max-viewers=-1"},
@@ -190,5 +190,29 @@ func TestCaptureTLSErrors(t *testing.T) {
 	}
 	if cfg, err := captureTLS(true, "", "", ""); cfg == nil || err != nil {
 		t.Errorf("captureTLS with --capture-tls = %v, %v; want TLS with the system roots", cfg, err)
+	}
+}
+
+// Incomplete or unreadable serving certificates stop the edge with a
+// message naming the flags.
+func TestServingTLSErrors(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	for _, tt := range []struct {
+		name, cert, key, wantErr string
+	}{
+		{"cert without key", "c.pem", "", "--tls-cert and --tls-key go together"},
+		{"key without cert", "", "k.pem", "--tls-cert and --tls-key go together"},
+		{"unreadable", missing, missing, "--tls-cert/--tls-key"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := servingTLS(log, tt.cert, tt.key)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("servingTLS error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+	if cfg, err := servingTLS(log, "", ""); cfg != nil || err != nil {
+		t.Errorf("servingTLS without flags = %v, %v; want plain HTTP (nil, nil)", cfg, err)
 	}
 }
