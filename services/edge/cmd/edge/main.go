@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -51,6 +52,7 @@ type config struct {
 	// HTTPS: the edge's certificate and key; both empty for plain HTTP.
 	tlsCert, tlsKey string
 	writeTimeout    time.Duration
+	accessFile      string
 }
 
 // flags is the edge's command line; kong reads each flag's environment
@@ -68,6 +70,7 @@ type flags struct {
 	CaptureKey    string        `name:"capture-key" env:"EDGE_CAPTURE_KEY" placeholder:"FILE" help:"PEM private key of --capture-cert."`
 	TLSCert       string        `name:"tls-cert" env:"EDGE_TLS_CERT" placeholder:"FILE" help:"PEM certificate (chain) to serve HTTPS with, HTTP/2 and HTTP/1.1; read again when the file changes."`
 	TLSKey        string        `name:"tls-key" env:"EDGE_TLS_KEY" placeholder:"FILE" help:"PEM private key of --tls-cert."`
+	AccessFile    string        `name:"access-file" env:"EDGE_ACCESS_FILE" placeholder:"FILE" help:"YAML of named tokens (SHA-256 hashes), each with the cameras it may see; read again when it changes."`
 	WriteTimeout  time.Duration `name:"write-timeout" default:"10s" env:"EDGE_WRITE_TIMEOUT" help:"A viewer whose write stalls this long is dropped."`
 }
 
@@ -93,7 +96,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, error) {
 	}
 	cfg := config{listen: f.Listen, authToken: f.AuthToken, maxViewers: f.MaxViewers, grace: f.UpstreamGrace,
 		captureTLS: f.CaptureTLS, captureCA: f.CaptureCA, captureCert: f.CaptureCert, captureKey: f.CaptureKey,
-		tlsCert: f.TLSCert, tlsKey: f.TLSKey, writeTimeout: f.WriteTimeout}
+		tlsCert: f.TLSCert, tlsKey: f.TLSKey, writeTimeout: f.WriteTimeout, accessFile: f.AccessFile}
 	for _, t := range strings.Split(f.Capture, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			cfg.targets = append(cfg.targets, t)
@@ -133,7 +136,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	serveTLS, err := servingTLS(log.With("component", "tls"), cfg.tlsCert, cfg.tlsKey)
+	webCfg, serveTLS, err := webConfig(log, cfg)
 	if err != nil {
 		return err
 	}
@@ -145,7 +148,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer pool.Close()
 	frames := hub.New(log.With("component", "hub"), pool.Stream, cfg.grace)
 	defer frames.Close()
-	srv, err := web.New(log.With("component", "web"), web.Config{AuthToken: cfg.authToken, MaxViewers: cfg.maxViewers, WriteTimeout: cfg.writeTimeout}, pool, frames, m)
+	srv, err := web.New(log.With("component", "web"), webCfg, pool, frames, m)
 	if err != nil {
 		return err
 	}
@@ -163,7 +166,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wg.Go(func() { pool.Run(runCtx) })
 	serveErr, scheme := serve(&wg, httpServer, ln)
 	log.Info("edge listening", "addr", ln.Addr().String(), "url", scheme+"://"+displayAddr(ln.Addr()), "capture", cfg.targets,
-		"capture_tls", tlsConfig != nil, "capture_mutual_tls", cfg.captureCert != "", "auth", cfg.authToken != "")
+		"capture_tls", tlsConfig != nil, "capture_mutual_tls", cfg.captureCert != "", "auth", cfg.authToken != "", "access_file", cfg.accessFile)
 
 	select {
 	case <-ctx.Done():
@@ -179,6 +182,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wg.Wait()
 	log.Info("edge stopped")
 	return err
+}
+
+// webConfig is the configuration of the edge's HTTP side: the web
+// server's, and its TLS (nil for plain HTTP).
+func webConfig(log *slog.Logger, cfg config) (web.Config, *tls.Config, error) {
+	serveTLS, err := servingTLS(log.With("component", "tls"), cfg.tlsCert, cfg.tlsKey)
+	if err != nil {
+		return web.Config{}, nil, err
+	}
+	webCfg := web.Config{AuthToken: cfg.authToken, MaxViewers: cfg.maxViewers, WriteTimeout: cfg.writeTimeout}
+	if webCfg.Access, err = accessTable(log.With("component", "access"), cfg.accessFile); err != nil {
+		return web.Config{}, nil, err
+	}
+	return webCfg, serveTLS, nil
 }
 
 // newHTTPServer is the edge's http.Server around handler.

@@ -107,7 +107,7 @@ func stateName(s camstreamv1.CameraState) string {
 
 func (s *Server) newPage(c *gin.Context, title string) page {
 	p := page{Title: title, version: s.version}
-	if s.cfg.AuthToken != "" {
+	if s.authOn() {
 		p.token = c.Query("token")
 	}
 	return p
@@ -139,7 +139,7 @@ func streamURL(p page, cams []cameraView, fps float64) string {
 // livePage renders a page of every camera with live pictures at fps, all
 // on one multiplexed stream (of the first maxStreamCameras cameras).
 func (s *Server) livePage(c *gin.Context, name, title string, fps float64) {
-	cams, err := s.catalog.Cameras()
+	cams, err := s.cameras(c)
 	if err != nil {
 		s.failCamera(c, "", err)
 		return
@@ -173,6 +173,9 @@ func (s *Server) gridPage(c *gin.Context) {
 
 func (s *Server) cameraPage(c *gin.Context) {
 	id := c.Param("id")
+	if s.hidden(c, id) {
+		return
+	}
 	cam, err := s.catalog.Camera(c.Request.Context(), id)
 	if cam == nil {
 		s.failCamera(c, id, err)
@@ -191,7 +194,7 @@ func (s *Server) cameraPage(c *gin.Context) {
 }
 
 func (s *Server) apiCameras(c *gin.Context) {
-	cams, err := s.catalog.Cameras()
+	cams, err := s.cameras(c)
 	if err != nil {
 		s.failCamera(c, "", err)
 		return
@@ -210,6 +213,9 @@ func (s *Server) apiCameras(c *gin.Context) {
 // camera has viewers here, otherwise one from the capture.
 func (s *Server) snapshot(c *gin.Context) {
 	id := c.Param("id")
+	if s.hidden(c, id) {
+		return
+	}
 	if fr := s.hub.Latest(id); fr != nil {
 		writeJPEG(c, fr.JPEG, fr.Seq, mjpeg.AppendTimestamp(nil, fr.CapturedAt))
 		return

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/camstream/camstream/services/edge/internal/access"
 	"github.com/camstream/camstream/services/edge/internal/catalog"
 	"github.com/camstream/camstream/services/edge/internal/hub"
 	"github.com/camstream/camstream/services/edge/internal/metrics"
@@ -28,8 +29,12 @@ var assets embed.FS
 
 // Config configures the HTTP side.
 type Config struct {
-	// AuthToken, when set, is needed to view anything but health and metrics.
+	// AuthToken, when set, is needed to view anything but health and
+	// metrics, and sees every camera.
 	AuthToken string
+	// Access, when set, returns the access file's current tokens, each of
+	// which sees only its cameras.
+	Access func() *access.Table
 	// MaxViewers caps the open streams of this process; 0 means no cap.
 	MaxViewers int
 	// WriteTimeout bounds a write to a viewer: a write stalled for this

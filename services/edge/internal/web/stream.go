@@ -53,7 +53,7 @@ func (s *Server) seedCamera(c *gin.Context) (string, bool) {
 			return "", false
 		}
 	}
-	cams, err := s.catalog.Cameras()
+	cams, err := s.cameras(c)
 	if err != nil {
 		s.failCamera(c, "", err)
 		return "", false
@@ -74,7 +74,7 @@ func (s *Server) streamCamera(c *gin.Context, pick func() (string, bool)) {
 		return
 	}
 	id, ok := pick()
-	if !ok {
+	if !ok || s.hidden(c, id) {
 		return
 	}
 	if _, err := s.catalog.Camera(c.Request.Context(), id); err != nil {
@@ -97,7 +97,7 @@ func (s *Server) multiStream(c *gin.Context) {
 	if v := c.Query("cameras"); v != "" {
 		ids = strings.Split(v, ",")
 	} else {
-		cams, err := s.catalog.Cameras()
+		cams, err := s.cameras(c)
 		if err != nil {
 			s.failCamera(c, "", err)
 			return
@@ -117,6 +117,9 @@ func (s *Server) multiStream(c *gin.Context) {
 			return
 		}
 		seen[id] = true
+		if s.hidden(c, id) {
+			return
+		}
 		if _, err := s.catalog.Camera(c.Request.Context(), id); err != nil && !errors.Is(err, catalog.ErrUnavailable) {
 			s.failCamera(c, id, err)
 			return
