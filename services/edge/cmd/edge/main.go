@@ -53,6 +53,7 @@ type config struct {
 	tlsCert, tlsKey string
 	writeTimeout    time.Duration
 	accessFile      string
+	basePath        string
 }
 
 // flags is the edge's command line; kong reads each flag's environment
@@ -70,6 +71,7 @@ type flags struct {
 	CaptureKey    string        `name:"capture-key" env:"EDGE_CAPTURE_KEY" placeholder:"FILE" help:"PEM private key of --capture-cert."`
 	TLSCert       string        `name:"tls-cert" env:"EDGE_TLS_CERT" placeholder:"FILE" help:"PEM certificate (chain) to serve HTTPS with, HTTP/2 and HTTP/1.1; read again when the file changes."`
 	TLSKey        string        `name:"tls-key" env:"EDGE_TLS_KEY" placeholder:"FILE" help:"PEM private key of --tls-cert."`
+	BasePath      string        `name:"base-path" env:"EDGE_BASE_PATH" placeholder:"PATH" help:"Path prefix a reverse proxy serves the edge under, like /cams; pages link under it."`
 	AccessFile    string        `name:"access-file" env:"EDGE_ACCESS_FILE" placeholder:"FILE" help:"YAML of named tokens (SHA-256 hashes), each with the cameras it may see; read again when it changes."`
 	WriteTimeout  time.Duration `name:"write-timeout" default:"10s" env:"EDGE_WRITE_TIMEOUT" help:"A viewer whose write stalls this long is dropped."`
 }
@@ -97,6 +99,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, error) {
 	cfg := config{listen: f.Listen, authToken: f.AuthToken, maxViewers: f.MaxViewers, grace: f.UpstreamGrace,
 		captureTLS: f.CaptureTLS, captureCA: f.CaptureCA, captureCert: f.CaptureCert, captureKey: f.CaptureKey,
 		tlsCert: f.TLSCert, tlsKey: f.TLSKey, writeTimeout: f.WriteTimeout, accessFile: f.AccessFile}
+	if cfg.basePath, err = web.BasePath(f.BasePath); err != nil {
+		return config{}, fmt.Errorf("--base-path=%q: %w", f.BasePath, err)
+	}
 	for _, t := range strings.Split(f.Capture, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			cfg.targets = append(cfg.targets, t)
@@ -165,7 +170,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { pool.Run(runCtx) })
 	serveErr, scheme := serve(&wg, httpServer, ln)
-	log.Info("edge listening", "addr", ln.Addr().String(), "url", scheme+"://"+displayAddr(ln.Addr()), "capture", cfg.targets,
+	log.Info("edge listening", "addr", ln.Addr().String(), "url", scheme+"://"+displayAddr(ln.Addr())+cfg.basePath+"/", "capture", cfg.targets,
 		"capture_tls", tlsConfig != nil, "capture_mutual_tls", cfg.captureCert != "", "auth", cfg.authToken != "", "access_file", cfg.accessFile)
 
 	select {
@@ -191,7 +196,7 @@ func webConfig(log *slog.Logger, cfg config) (web.Config, *tls.Config, error) {
 	if err != nil {
 		return web.Config{}, nil, err
 	}
-	webCfg := web.Config{AuthToken: cfg.authToken, MaxViewers: cfg.maxViewers, WriteTimeout: cfg.writeTimeout}
+	webCfg := web.Config{AuthToken: cfg.authToken, MaxViewers: cfg.maxViewers, WriteTimeout: cfg.writeTimeout, BasePath: cfg.basePath}
 	if webCfg.Access, err = accessTable(log.With("component", "access"), cfg.accessFile); err != nil {
 		return web.Config{}, nil, err
 	}

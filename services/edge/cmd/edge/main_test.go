@@ -44,6 +44,14 @@ func TestParseFlags(t *testing.T) {
 			env:  map[string]string{"EDGE_LISTEN": ":9000", "EDGE_CAPTURE": "a:1"},
 			want: config{listen: ":7000", targets: []string{"dns:///capture:50051"}, grace: 5 * time.Second, writeTimeout: 10 * time.Second},
 		},
+		{
+			name: "HTTPS, base path, access file, write timeout",
+			env:  map[string]string{"EDGE_TLS_CERT": "c.pem", "EDGE_TLS_KEY": "k.pem", "EDGE_BASE_PATH": "/cams/", "EDGE_ACCESS_FILE": "a.yaml", "EDGE_WRITE_TIMEOUT": "3s"},
+			want: config{listen: ":8080", targets: []string{"localhost:50051"}, grace: 5 * time.Second, writeTimeout: 3 * time.Second,
+				tlsCert: "c.pem", tlsKey: "k.pem", basePath: "/cams", accessFile: "a.yaml"},
+		},
+		{name: "bad base path", args: []string{"--base-path", "cams"}, wantErr: `--base-path="cams": must start with /`},
+		{name: "zero write timeout", args: []string{"--write-timeout", "0s"}, wantErr: "--write-timeout=0s"},
 		{name: "empty capture", args: []string{"--capture", " , "}, wantErr: "--capture is empty"},
 		{name: "negative viewers", args: []string{"--max-viewers=-1"}, wantErr: "--max-viewers=-1"},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: `--log-level="loud"`},
@@ -67,7 +75,9 @@ func TestParseFlags(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.listen != tt.want.listen || !slices.Equal(got.targets, tt.want.targets) || got.authToken != tt.want.authToken ||
-				got.maxViewers != tt.want.maxViewers || got.logLevel != tt.want.logLevel || got.grace != tt.want.grace {
+				got.maxViewers != tt.want.maxViewers || got.logLevel != tt.want.logLevel || got.grace != tt.want.grace ||
+				got.tlsCert != tt.want.tlsCert || got.tlsKey != tt.want.tlsKey || got.basePath != tt.want.basePath ||
+				got.accessFile != tt.want.accessFile || got.writeTimeout != tt.want.writeTimeout {
 				t.Errorf("config = %+v, want %+v", got, tt.want)
 			}
 		})

@@ -36,6 +36,7 @@ type page struct {
 	Nav     string // the active navigation entry: "list" or "grid"
 	token   string
 	version string
+	base    string // the base path, prepended to absolute links
 
 	Cameras []cameraView
 	Camera  cameraView
@@ -48,9 +49,13 @@ type page struct {
 	Message string
 }
 
-// Link is path with the auth token carried on when the page got it as
-// ?token=, so the images and links of the page work too.
+// Link is path under the base path (when absolute), with the auth token
+// carried on when the page got it as ?token=, so the images and links of
+// the page work too.
 func (p page) Link(path string) string {
+	if strings.HasPrefix(path, "/") {
+		path = p.base + path
+	}
 	if p.token == "" {
 		return path
 	}
@@ -62,7 +67,7 @@ func (p page) Link(path string) string {
 }
 
 // Asset is the URL of a static file, versioned so browsers can cache it.
-func (p page) Asset(name string) string { return "/static/" + name + "?v=" + p.version }
+func (p page) Asset(name string) string { return p.base + "/static/" + name + "?v=" + p.version }
 
 // cameraView is a camera as the pages show it.
 type cameraView struct {
@@ -106,7 +111,7 @@ func stateName(s camstreamv1.CameraState) string {
 }
 
 func (s *Server) newPage(c *gin.Context, title string) page {
-	p := page{Title: title, version: s.version}
+	p := page{Title: title, version: s.version, base: s.cfg.BasePath}
 	if s.authOn() {
 		p.token = c.Query("token")
 	}

@@ -37,8 +37,9 @@ func (s *Server) seedPage(c *gin.Context) {
 	if !ok {
 		return
 	}
-	// Relative, so that it holds under a reverse proxy's path prefix.
-	c.Redirect(http.StatusFound, s.newPage(c, "").Link("cameras/"+url.PathEscape(id)))
+	// Under the base path: http.Redirect would resolve a relative one
+	// against the path the edge got, which a proxy may have shortened.
+	c.Redirect(http.StatusFound, s.newPage(c, "").Link("/cameras/"+url.PathEscape(id)))
 }
 
 // seedCamera is the camera ?no=N names: the N-th (1-based, default 1). It
