@@ -34,6 +34,7 @@ type manifests struct {
 	HPAs            []*autoscalingv2.HorizontalPodAutoscaler
 	PDBs            []*policyv1.PodDisruptionBudget
 	NetworkPolicies []*networkingv1.NetworkPolicy
+	Ingresses       []*networkingv1.Ingress
 	// Objects is every object in render order, as its typed pointer.
 	Objects []metav1.Object
 }
@@ -136,6 +137,7 @@ func decodeStrict(apiVersion, kind string, data []byte) (metav1.Object, error) {
 		"HorizontalPodAutoscaler": {"autoscaling/v2", func() metav1.Object { return &autoscalingv2.HorizontalPodAutoscaler{} }},
 		"PodDisruptionBudget":     {"policy/v1", func() metav1.Object { return &policyv1.PodDisruptionBudget{} }},
 		"NetworkPolicy":           {"networking.k8s.io/v1", func() metav1.Object { return &networkingv1.NetworkPolicy{} }},
+		"Ingress":                 {"networking.k8s.io/v1", func() metav1.Object { return &networkingv1.Ingress{} }},
 	}
 	k, ok := kinds[kind]
 	if !ok {
@@ -170,6 +172,8 @@ func (m *manifests) add(obj metav1.Object) {
 		m.PDBs = append(m.PDBs, o)
 	case *networkingv1.NetworkPolicy:
 		m.NetworkPolicies = append(m.NetworkPolicies, o)
+	case *networkingv1.Ingress:
+		m.Ingresses = append(m.Ingresses, o)
 	}
 }
 
