@@ -32,7 +32,8 @@ func BasePath(p string) (string, error) {
 // underBasePath serves next both under the base path (a proxy passing
 // the path on as it is) and at the root (a proxy stripping the prefix, and
 // the kubelet's probes); the pages link under the base path either way.
-// The bare base path redirects to itself with a slash.
+// The bare base path redirects to itself with a slash; metrics are only
+// at the root.
 func (s *Server) underBasePath(next http.Handler) http.Handler {
 	base := s.cfg.BasePath
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -45,6 +46,13 @@ func (s *Server) underBasePath(next http.Handler) http.Handler {
 			return
 		}
 		if rest, ok := strings.CutPrefix(r.URL.Path, base+"/"); ok {
+			if rest == "metrics" {
+				// Scraped at the root, inside the cluster; under the
+				// base path is the public side, and metrics name
+				// every camera.
+				http.NotFound(w, r)
+				return
+			}
 			r.URL.Path = "/" + rest
 			r.URL.RawPath = strings.TrimPrefix(r.URL.RawPath, base)
 		}

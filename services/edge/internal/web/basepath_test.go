@@ -58,6 +58,12 @@ func TestServesUnderBasePath(t *testing.T) {
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusMovedPermanently || loc != "/cams/?x=1" {
 		t.Errorf("GET /cams: %s to %q, want 301 to /cams/?x=1", resp.Status, loc)
 	}
+	if resp, _ := get(t, e.url+"/cams/metrics"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /cams/metrics: %s, want 404: metrics stay off the proxy's side", resp.Status)
+	}
+	if resp, _ := get(t, e.url+"/metrics"); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /metrics: %s, want 200", resp.Status)
+	}
 	if resp, _ := get(t, e.url+"/camsx/"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /camsx/: %s, want 404", resp.Status)
 	}
