@@ -124,6 +124,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	m := metrics.New()
+	m.MaxViewers.Set(float64(cfg.maxViewers))
 	pool, err := upstream.New(log.With("component", "upstream"), upstream.Config{Targets: cfg.targets, TLS: tlsConfig, Metrics: m})
 	if err != nil {
 		return err

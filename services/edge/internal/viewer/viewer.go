@@ -43,6 +43,7 @@ type camera struct {
 	feed    *hub.Feed
 	release func()
 	sent    prometheus.Counter
+	bytes   prometheus.Counter
 	skipped prometheus.Counter
 	gauge   prometheus.Gauge
 	last    *hub.Frame // the last frame written
@@ -69,6 +70,7 @@ func Subscribe(h *hub.Hub, m *metrics.Metrics, ids []string, fps float64) (*Sess
 			feed:    feed,
 			release: release,
 			sent:    m.FramesSent.WithLabelValues(id),
+			bytes:   m.BytesSent.WithLabelValues(id),
 			skipped: m.FramesSkipped.WithLabelValues(id),
 			gauge:   m.Viewers.WithLabelValues(id),
 		}
@@ -141,6 +143,7 @@ func (s *Session) send(out Conn, c *camera, fr *hub.Frame) error {
 	}
 	c.last = fr
 	c.sent.Inc()
+	c.bytes.Add(float64(len(fr.Part)))
 	s.latency.Observe(time.Since(fr.CapturedAt).Seconds())
 	return nil
 }
