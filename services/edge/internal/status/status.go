@@ -104,7 +104,10 @@ func (r *Recorder) Sample(now time.Time) {
 		if h := latency[id]; h != nil {
 			cur.buckets, cur.bounds = h.counts, h.bounds
 		}
-		s := Sample{Time: now, FPS: c.GetFps(), Viewers: viewers[id], P50: math.NaN(), P99: math.NaN()}
+		s := Sample{Time: now, Viewers: viewers[id], P50: math.NaN(), P99: math.NaN()}
+		if c.GetState() == camstreamv1.CameraState_CAMERA_STATE_STREAMING {
+			s.FPS = c.GetFps() // else the last measurement, stale
+		}
 		if rg.prev.ok {
 			s.BytesPerSec = max(cur.bytes-rg.prev.bytes, 0)
 			if d := delta(cur.buckets, rg.prev.buckets); d != nil {

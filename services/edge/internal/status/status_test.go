@@ -15,7 +15,8 @@ func (l *list) Cameras() ([]*camstreamv1.Camera, error) { return *l, nil }
 
 func TestSamplesFromTheMetrics(t *testing.T) {
 	m := metrics.New()
-	cams := &list{{Id: "front", Fps: 15}, {Id: "yard", Fps: 10}}
+	streaming := camstreamv1.CameraState_CAMERA_STATE_STREAMING
+	cams := &list{{Id: "front", Fps: 15, State: streaming}, {Id: "yard", Fps: 10, State: camstreamv1.CameraState_CAMERA_STATE_RECONNECTING}}
 	r := New(m, cams)
 	t0 := time.Unix(1000, 0)
 
@@ -49,8 +50,8 @@ func TestSamplesFromTheMetrics(t *testing.T) {
 	if want := 25 + 25*9.0/10; !(math.Abs(s.P99-want) < 1e-9) {
 		t.Errorf("front: p99 %v ms, want %v", s.P99, want)
 	}
-	if y, ok := r.Last("yard"); !ok || y.Viewers != 0 || !math.IsNaN(y.P50) {
-		t.Errorf("yard (no viewers): %+v, %v; want 0 viewers and no latency", y, ok)
+	if y, ok := r.Last("yard"); !ok || y.Viewers != 0 || !math.IsNaN(y.P50) || y.FPS != 0 {
+		t.Errorf("yard (reconnecting, no viewers): %+v, %v; want 0 fps, 0 viewers and no latency", y, ok)
 	}
 
 	// A second with no frames has no latency.
