@@ -22,6 +22,7 @@ import (
 
 	"github.com/camstream/camstream/services/edge/internal/hub"
 	"github.com/camstream/camstream/services/edge/internal/metrics"
+	"github.com/camstream/camstream/services/edge/internal/status"
 	"github.com/camstream/camstream/services/edge/internal/upstream"
 	"github.com/camstream/camstream/services/edge/internal/web"
 )
@@ -132,7 +133,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer pool.Close()
 	frames := hub.New(log.With("component", "hub"), pool.Stream, cfg.grace)
 	defer frames.Close()
-	srv, err := web.New(log.With("component", "web"), web.Config{AuthToken: cfg.authToken, MaxViewers: cfg.maxViewers}, pool, frames, m)
+	recorder := status.New(m, pool)
+	srv, err := web.New(log.With("component", "web"), web.Config{AuthToken: cfg.authToken, MaxViewers: cfg.maxViewers, Status: recorder}, pool, frames, m)
 	if err != nil {
 		return err
 	}
@@ -147,6 +149,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer stopRun()
 	var wg sync.WaitGroup
 	wg.Go(func() { pool.Run(runCtx) })
+	wg.Go(func() { recorder.Run(runCtx) })
 	serveErr := make(chan error, 1)
 	wg.Go(func() { serveErr <- httpServer.Serve(ln) })
 	log.Info("edge listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()), "capture", cfg.targets,

@@ -22,8 +22,9 @@ type Metrics struct {
 	// FramesSkipped counts frames a viewer skipped because it was still
 	// writing an older one or capped its rate.
 	FramesSkipped *prometheus.CounterVec
-	// FrameLatency is the time from capture to the frame written to a viewer.
-	FrameLatency prometheus.Histogram
+	// FrameLatency is the time from capture to the frame written to a
+	// viewer, per camera.
+	FrameLatency *prometheus.HistogramVec
 	// Upstreams is the number of open StreamFrames calls per camera.
 	Upstreams *prometheus.GaugeVec
 	// CaptureUp is 1 per capture address that answered the last
@@ -55,11 +56,11 @@ func New() *Metrics {
 			Name: "camstream_edge_frames_skipped_total",
 			Help: "Frames viewers skipped because they were busy or capped their rate.",
 		}, []string{"camera"}),
-		FrameLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+		FrameLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "camstream_edge_frame_latency_seconds",
 			Help:    "Time from a frame's capture to its being written to a viewer.",
 			Buckets: []float64{.001, .0025, .005, .01, .015, .025, .05, .1, .25, .5, 1, 2.5},
-		}),
+		}, []string{"camera"}),
 		Upstreams: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "camstream_edge_upstreams",
 			Help: "Open StreamFrames calls to capture per camera.",
