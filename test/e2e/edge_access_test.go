@@ -90,7 +90,7 @@ func (a accessClient) status(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-// visible is the cameras a token sees on the list routes: the API, the
+// visible is the cameras a token sees on the list routes: the APIs, the
 // two pages and the multiplexed stream without a camera list.
 func (a accessClient) visible(t *testing.T) map[string][]string {
 	t.Helper()
@@ -106,6 +106,22 @@ func (a accessClient) visible(t *testing.T) map[string][]string {
 	}
 	for _, c := range list.Cameras {
 		got["/api/cameras"] = append(got["/api/cameras"], c.ID)
+	}
+	_, body = a.status(t, "/api/status?history=0")
+	var status struct {
+		Captures []json.RawMessage `json:"captures"`
+		Cameras  []struct {
+			ID string `json:"id"`
+		} `json:"cameras"`
+	}
+	if err := json.Unmarshal([]byte(body), &status); err != nil {
+		t.Fatalf("/api/status: %v: %s", err, body)
+	}
+	for _, c := range status.Cameras {
+		got["/api/status"] = append(got["/api/status"], c.ID)
+	}
+	if len(status.Captures) > 0 && len(got["/api/status"]) < len(accessCameras) {
+		t.Errorf("/api/status shows the captures to a token that sees %d cameras", len(got["/api/status"]))
 	}
 	for _, page := range []string{"/", "/grid"} {
 		_, body := a.status(t, page)
@@ -197,7 +213,7 @@ func TestEdgeAccessMatrix(t *testing.T) {
 				}
 			}
 			if tt.sees == nil {
-				for _, path := range []string{"/", "/grid", "/api/cameras", "/streams.mjpeg", "/video_feed"} {
+				for _, path := range []string{"/", "/grid", "/status", "/api/cameras", "/api/status", "/streams.mjpeg", "/video_feed"} {
 					if got, _ := tt.as.status(t, path); got != http.StatusUnauthorized {
 						t.Errorf("GET %s: %d, want 401", path, got)
 					}

@@ -76,7 +76,7 @@ func TestEdgeBehindNginxUnderBasePath(t *testing.T) {
 	proxy := startNginx(t, strings.TrimPrefix(e.url, "http://")) + "/cams"
 
 	checked := make(map[string]bool)
-	for _, page := range []string{"/", "/grid", "/cameras/px-2"} {
+	for _, page := range []string{"/", "/grid", "/status", "/cameras/px-2"} {
 		status, body := edgeGet(t, proxy+page)
 		if status != http.StatusOK {
 			t.Fatalf("GET %s through nginx: %d", page, status)
@@ -131,6 +131,11 @@ func TestEdgeBehindNginxUnderBasePath(t *testing.T) {
 	b.requireLiveImages(t, ".grid img[data-camera]", 3)
 	b.do(t, 30*time.Second, chromedp.Navigate(proxy+"/cameras/px-1"), chromedp.WaitVisible("#live"))
 	b.requireLiveImages(t, "#live", 1)
+	// The status page's script builds its camera links itself.
+	b.do(t, 30*time.Second, chromedp.Navigate(proxy+"/status"), chromedp.WaitVisible(".status-card a"))
+	if got := b.text(t, `Array.from(document.querySelectorAll(".status-card a")).map(a => new URL(a.href).pathname).join(" ")`); got != "/cams/cameras/px-1 /cams/cameras/px-2 /cams/cameras/px-3" {
+		t.Errorf("status page links behind nginx: %q, want /cams/cameras/px-1 … px-3", got)
+	}
 	if errs := b.exceptions(); len(errs) > 0 {
 		t.Errorf("JavaScript exceptions behind nginx:\n%s", strings.Join(errs, "\n"))
 	}

@@ -110,6 +110,8 @@ type Camera struct {
 	MaxFps float64 `protobuf:"fixed64,11,opt,name=max_fps,json=maxFps,proto3" json:"max_fps,omitempty"`
 	// Capture time of the newest frame, unset before the first.
 	LastFrameTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=last_frame_time,json=lastFrameTime,proto3" json:"last_frame_time,omitempty"`
+	// Times the source was lost and reopening began, since capture started.
+	Reconnects    uint64 `protobuf:"varint,16,opt,name=reconnects,proto3" json:"reconnects,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -226,6 +228,13 @@ func (x *Camera) GetLastFrameTime() *timestamppb.Timestamp {
 		return x.LastFrameTime
 	}
 	return nil
+}
+
+func (x *Camera) GetReconnects() uint64 {
+	if x != nil {
+		return x.Reconnects
+	}
+	return 0
 }
 
 // Frame is one JPEG-encoded video frame.
@@ -583,7 +592,7 @@ var File_camstream_v1_capture_proto protoreflect.FileDescriptor
 
 const file_camstream_v1_capture_proto_rawDesc = "" +
 	"\n" +
-	"\x1acamstream/v1/capture.proto\x12\fcamstream.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf0\x02\n" +
+	"\x1acamstream/v1/capture.proto\x12\fcamstream.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x90\x03\n" +
 	"\x06Camera\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
@@ -598,7 +607,10 @@ const file_camstream_v1_capture_proto_rawDesc = "" +
 	"\vsubscribers\x18\n" +
 	" \x01(\x05R\vsubscribers\x12\x17\n" +
 	"\amax_fps\x18\v \x01(\x01R\x06maxFps\x12B\n" +
-	"\x0flast_frame_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\rlastFrameTime\"\xb5\x01\n" +
+	"\x0flast_frame_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\rlastFrameTime\x12\x1e\n" +
+	"\n" +
+	"reconnects\x18\x10 \x01(\x04R\n" +
+	"reconnects\"\xb5\x01\n" +
 	"\x05Frame\x12\x1b\n" +
 	"\tcamera_id\x18\x01 \x01(\tR\bcameraId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x12\n" +

@@ -95,8 +95,8 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // cameraCollector reads the per-camera metrics from the cameras at scrape
 // time, so the capture loop does no metric bookkeeping of its own.
 type cameraCollector struct {
-	statuses                               func() []camera.Status
-	frames, reconnects, state, subscribers *prometheus.Desc
+	statuses                                    func() []camera.Status
+	frames, reconnects, state, subscribers, fps *prometheus.Desc
 }
 
 func newCameraCollector(statuses func() []camera.Status) *cameraCollector {
@@ -110,6 +110,8 @@ func newCameraCollector(statuses func() []camera.Status) *cameraCollector {
 			"1 for the camera's current state, 0 for the others.", []string{"camera", "state"}, nil),
 		subscribers: prometheus.NewDesc("camstream_capture_subscribers",
 			"Open StreamFrames calls for the camera.", []string{"camera"}, nil),
+		fps: prometheus.NewDesc("camstream_capture_camera_fps",
+			"Frames per second the camera delivered over the last few seconds.", []string{"camera"}, nil),
 	}
 }
 
@@ -118,6 +120,7 @@ func (c *cameraCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.reconnects
 	ch <- c.state
 	ch <- c.subscribers
+	ch <- c.fps
 }
 
 func (c *cameraCollector) Collect(ch chan<- prometheus.Metric) {
@@ -132,5 +135,6 @@ func (c *cameraCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, v, st.ID, s.String())
 		}
 		ch <- prometheus.MustNewConstMetric(c.subscribers, prometheus.GaugeValue, float64(st.Subscribers), st.ID)
+		ch <- prometheus.MustNewConstMetric(c.fps, prometheus.GaugeValue, st.FPS, st.ID)
 	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/camstream/camstream/services/edge/internal/hub"
 	"github.com/camstream/camstream/services/edge/internal/metrics"
+	"github.com/camstream/camstream/services/edge/internal/status"
 	"github.com/camstream/camstream/services/edge/internal/upstream"
 	"github.com/camstream/camstream/services/edge/internal/web"
 )
@@ -146,6 +147,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	m := metrics.New()
+	m.MaxViewers.Set(float64(cfg.maxViewers))
 	pool, err := upstream.New(log.With("component", "upstream"), upstream.Config{Targets: cfg.targets, TLS: tlsConfig, Metrics: m})
 	if err != nil {
 		return err
@@ -153,6 +155,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer pool.Close()
 	frames := hub.New(log.With("component", "hub"), pool.Stream, cfg.grace)
 	defer frames.Close()
+	recorder := status.New(m, pool)
+	webCfg.Status = recorder
 	srv, err := web.New(log.With("component", "web"), webCfg, pool, frames, m)
 	if err != nil {
 		return err
@@ -169,6 +173,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer stopRun()
 	var wg sync.WaitGroup
 	wg.Go(func() { pool.Run(runCtx) })
+	wg.Go(func() { recorder.Run(runCtx) })
 	serveErr, scheme := serve(&wg, httpServer, ln)
 	log.Info("edge listening", "addr", ln.Addr().String(), "url", scheme+"://"+displayAddr(ln.Addr())+cfg.basePath+"/", "capture", cfg.targets,
 		"capture_tls", tlsConfig != nil, "capture_mutual_tls", cfg.captureCert != "", "auth", cfg.authToken != "", "access_file", cfg.accessFile)

@@ -29,6 +29,9 @@ type Grant struct {
 // All sees every camera.
 var All = Grant{all: true}
 
+// SeesAll reports whether the grant sees every camera, present and future.
+func (g Grant) SeesAll() bool { return g.all }
+
 // Allows reports whether the grant sees camera id.
 func (g Grant) Allows(id string) bool {
 	if g.all {

@@ -23,6 +23,15 @@ func (s *Server) cameras(c *gin.Context) ([]*camstreamv1.Camera, error) {
 	return seen, nil
 }
 
+// captures is the catalog's captures for a request whose token sees every
+// camera; none otherwise, since they tell how many cameras there are.
+func (s *Server) captures(c *gin.Context) []catalog.Capture {
+	if !grant(c).SeesAll() {
+		return nil
+	}
+	return s.catalog.Captures()
+}
+
 // hidden answers a request for a camera its token may not see, exactly as
 // for a camera that does not exist (404), so that a token learns nothing
 // of the cameras of others; it reports whether it did.

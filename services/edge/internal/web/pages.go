@@ -20,7 +20,7 @@ import (
 
 func parsePages() (map[string]*template.Template, error) {
 	pages := make(map[string]*template.Template)
-	for _, name := range []string{"list", "grid", "camera", "error"} {
+	for _, name := range []string{"list", "grid", "camera", "status", "error"} {
 		t, err := template.ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("page %s: %w", name, err)
@@ -33,7 +33,7 @@ func parsePages() (map[string]*template.Template, error) {
 // page is what every template gets.
 type page struct {
 	Title   string
-	Nav     string // the active navigation entry: "list" or "grid"
+	Nav     string // the active navigation entry: "list", "grid" or "status"
 	token   string
 	version string
 	base    string // the base path, prepended to absolute links

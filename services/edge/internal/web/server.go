@@ -22,6 +22,7 @@ import (
 	"github.com/camstream/camstream/services/edge/internal/catalog"
 	"github.com/camstream/camstream/services/edge/internal/hub"
 	"github.com/camstream/camstream/services/edge/internal/metrics"
+	"github.com/camstream/camstream/services/edge/internal/status"
 )
 
 //go:embed templates static
@@ -44,6 +45,8 @@ type Config struct {
 	// long is abandoned and the viewer dropped; any write is given at least
 	// half of it. 0 means 10 s.
 	WriteTimeout time.Duration
+	// Status, when set, holds the cameras' last minutes for /status.
+	Status *status.Recorder
 	// ListFPS and GridFPS are the frame rates of the list's thumbnails and
 	// the grid's tiles; 0 means 5 and 15.
 	ListFPS, GridFPS float64
@@ -147,6 +150,8 @@ func (s *Server) routes() *gin.Engine {
 	view.GET("/cameras/:id/snapshot.jpg", s.snapshot)
 	view.GET("/streams.mjpeg", s.multiStream)
 	view.GET("/api/cameras", s.apiCameras)
+	view.GET("/status", s.statusPage)
+	view.GET("/api/status", s.apiStatus)
 	view.GET("/cam", s.seedPage)
 	view.GET("/video_feed", s.seedStream)
 
