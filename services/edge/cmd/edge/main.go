@@ -175,8 +175,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wg.Go(func() { pool.Run(runCtx) })
 	wg.Go(func() { recorder.Run(runCtx) })
 	serveErr, scheme := serve(&wg, httpServer, ln)
-	log.Info("edge listening", "addr", ln.Addr().String(), "url", scheme+"://"+displayAddr(ln.Addr())+cfg.basePath+"/", "capture", cfg.targets,
-		"capture_tls", tlsConfig != nil, "capture_mutual_tls", cfg.captureCert != "", "auth", cfg.authToken != "", "access_file", cfg.accessFile)
+	logListening(log, cfg, ln.Addr(), scheme, tlsConfig != nil)
 
 	select {
 	case <-ctx.Done():
@@ -192,6 +191,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wg.Wait()
 	log.Info("edge stopped")
 	return err
+}
+
+// logListening says where the edge serves and how.
+func logListening(log *slog.Logger, cfg config, addr net.Addr, scheme string, captureTLS bool) {
+	log.Info("edge listening", "addr", addr.String(), "url", scheme+"://"+displayAddr(addr)+cfg.basePath+"/", "capture", cfg.targets,
+		"capture_tls", captureTLS, "capture_mutual_tls", cfg.captureCert != "", "auth", cfg.authToken != "", "access_file", cfg.accessFile)
 }
 
 // webConfig is the configuration of the edge's HTTP side: the web
