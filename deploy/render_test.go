@@ -35,6 +35,7 @@ type manifests struct {
 	HPAs            []*autoscalingv2.HorizontalPodAutoscaler
 	PDBs            []*policyv1.PodDisruptionBudget
 	NetworkPolicies []*networkingv1.NetworkPolicy
+	Ingresses       []*networkingv1.Ingress
 	PodMonitors     []*monitoringv1.PodMonitor
 	PrometheusRules []*monitoringv1.PrometheusRule
 	// Objects is every object in render order, as its typed pointer.
@@ -150,6 +151,7 @@ func decodeStrict(apiVersion, kind string, data []byte) (metav1.Object, error) {
 		"HorizontalPodAutoscaler": {"autoscaling/v2", func() metav1.Object { return &autoscalingv2.HorizontalPodAutoscaler{} }},
 		"PodDisruptionBudget":     {"policy/v1", func() metav1.Object { return &policyv1.PodDisruptionBudget{} }},
 		"NetworkPolicy":           {"networking.k8s.io/v1", func() metav1.Object { return &networkingv1.NetworkPolicy{} }},
+		"Ingress":                 {"networking.k8s.io/v1", func() metav1.Object { return &networkingv1.Ingress{} }},
 		"PodMonitor":              {"monitoring.coreos.com/v1", func() metav1.Object { return &monitoringv1.PodMonitor{} }},
 		"PrometheusRule":          {"monitoring.coreos.com/v1", func() metav1.Object { return &monitoringv1.PrometheusRule{} }},
 	}
@@ -186,6 +188,8 @@ func (m *manifests) add(obj metav1.Object) {
 		m.PDBs = append(m.PDBs, o)
 	case *networkingv1.NetworkPolicy:
 		m.NetworkPolicies = append(m.NetworkPolicies, o)
+	case *networkingv1.Ingress:
+		m.Ingresses = append(m.Ingresses, o)
 	case *monitoringv1.PodMonitor:
 		m.PodMonitors = append(m.PodMonitors, o)
 	case *monitoringv1.PrometheusRule:

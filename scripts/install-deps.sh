@@ -2,7 +2,9 @@
 # Installs the Debian packages camstream needs to build, test and benchmark:
 # OpenCV for capture (cgo), the GStreamer RTSP server and ffmpeg for tests,
 # Chromium for the browser tests, Prometheus (and promtool) for the
-# monitoring tests. Idempotent; run as root (or with sudo).
+# monitoring tests, nginx (a reverse proxy in front of the edge) and curl
+# (HTTP/2 from another client) for the edge's tests. Idempotent; run as
+# root (or with sudo).
 set -euo pipefail
 
 packages=(
@@ -11,7 +13,7 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav
   ffmpeg chromium fonts-dejavu-core ca-certificates git
-  prometheus
+  nginx-light curl prometheus
 )
 
 missing=()

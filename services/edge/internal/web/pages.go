@@ -36,6 +36,7 @@ type page struct {
 	Nav     string // the active navigation entry: "list", "grid" or "status"
 	token   string
 	version string
+	base    string // the base path, prepended to absolute links
 
 	Cameras []cameraView
 	Camera  cameraView
@@ -48,9 +49,13 @@ type page struct {
 	Message string
 }
 
-// Link is path with the auth token carried on when the page got it as
-// ?token=, so the images and links of the page work too.
+// Link is path under the base path (when absolute), with the auth token
+// carried on when the page got it as ?token=, so the images and links of
+// the page work too.
 func (p page) Link(path string) string {
+	if strings.HasPrefix(path, "/") {
+		path = p.base + path
+	}
 	if p.token == "" {
 		return path
 	}
@@ -62,7 +67,7 @@ func (p page) Link(path string) string {
 }
 
 // Asset is the URL of a static file, versioned so browsers can cache it.
-func (p page) Asset(name string) string { return "/static/" + name + "?v=" + p.version }
+func (p page) Asset(name string) string { return p.base + "/static/" + name + "?v=" + p.version }
 
 // cameraView is a camera as the pages show it.
 type cameraView struct {
@@ -106,8 +111,8 @@ func stateName(s camstreamv1.CameraState) string {
 }
 
 func (s *Server) newPage(c *gin.Context, title string) page {
-	p := page{Title: title, version: s.version}
-	if s.cfg.AuthToken != "" {
+	p := page{Title: title, version: s.version, base: s.cfg.BasePath}
+	if s.authOn() {
 		p.token = c.Query("token")
 	}
 	return p
@@ -139,7 +144,7 @@ func streamURL(p page, cams []cameraView, fps float64) string {
 // livePage renders a page of every camera with live pictures at fps, all
 // on one multiplexed stream (of the first maxStreamCameras cameras).
 func (s *Server) livePage(c *gin.Context, name, title string, fps float64) {
-	cams, err := s.catalog.Cameras()
+	cams, err := s.cameras(c)
 	if err != nil {
 		s.failCamera(c, "", err)
 		return
@@ -173,6 +178,9 @@ func (s *Server) gridPage(c *gin.Context) {
 
 func (s *Server) cameraPage(c *gin.Context) {
 	id := c.Param("id")
+	if s.hidden(c, id) {
+		return
+	}
 	cam, err := s.catalog.Camera(c.Request.Context(), id)
 	if cam == nil {
 		s.failCamera(c, id, err)
@@ -191,7 +199,7 @@ func (s *Server) cameraPage(c *gin.Context) {
 }
 
 func (s *Server) apiCameras(c *gin.Context) {
-	cams, err := s.catalog.Cameras()
+	cams, err := s.cameras(c)
 	if err != nil {
 		s.failCamera(c, "", err)
 		return
@@ -210,6 +218,9 @@ func (s *Server) apiCameras(c *gin.Context) {
 // camera has viewers here, otherwise one from the capture.
 func (s *Server) snapshot(c *gin.Context) {
 	id := c.Param("id")
+	if s.hidden(c, id) {
+		return
+	}
 	if fr := s.hub.Latest(id); fr != nil {
 		writeJPEG(c, fr.JPEG, fr.Seq, mjpeg.AppendTimestamp(nil, fr.CapturedAt))
 		return

@@ -89,10 +89,13 @@
     return { li, name, state, down, values, error, chartBox, chart };
   }
 
-  // linkTo carries the page's token (if any) on to a link.
+  // linkTo puts a path under the edge's base path (the API's address
+  // shows it) and carries the page's token (if any) on to it.
   function linkTo(path) {
-    const token = new URL(api, location.href).searchParams.get("token");
-    return token ? path + "?token=" + encodeURIComponent(token) : path;
+    const u = new URL(api, location.href);
+    const base = u.pathname.replace(/\/api\/status$/, "");
+    const token = u.searchParams.get("token");
+    return base + path + (token ? "?token=" + encodeURIComponent(token) : "");
   }
 
   function update(card, cam) {
