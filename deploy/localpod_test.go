@@ -47,7 +47,8 @@ type podOptions struct {
 	// File may rewrite a file a ConfigMap volume mounts (key → data).
 	File func(key, data string) string
 	// Backends are the pods already started, which Service addresses in
-	// env and args resolve to.
+	// env and args resolve to: every pod behind the Service, as a
+	// comma-separated list (as a headless Service resolves to all).
 	Backends []*localPod
 }
 
@@ -183,17 +184,22 @@ func (p *localPod) localize(t *testing.T, m *manifests, v string, backends []*lo
 		if !ok {
 			return hp
 		}
+		// Every pod behind the Service that runs here, as a list of
+		// targets (a headless Service resolves to all of them).
+		var addrs []string
 		for _, b := range backends {
 			if got := m.PodsSelectedBy(t, svc.Namespace, metaSelector(svc.Spec.Selector)); len(got) == 1 && got[0].ID() == b.W.ID() {
 				cp, ok := serviceTarget(b.W, sp)
 				if !ok {
 					t.Fatalf("Service %s port %d: no container port of %s", svc.Name, sp.Port, b.W.ID())
 				}
-				return "127.0.0.1:" + strconv.Itoa(b.Ports[cp.ContainerPort])
+				addrs = append(addrs, "127.0.0.1:"+strconv.Itoa(b.Ports[cp.ContainerPort]))
 			}
 		}
-		t.Fatalf("%s: %q names Service %s, but no pod behind it runs here", p.W.ID(), hp, svc.Name)
-		return hp
+		if len(addrs) == 0 {
+			t.Fatalf("%s: %q names Service %s, but no pod behind it runs here", p.W.ID(), hp, svc.Name)
+		}
+		return strings.Join(addrs, ",")
 	})
 }
 

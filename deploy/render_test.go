@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -34,6 +35,9 @@ type manifests struct {
 	HPAs            []*autoscalingv2.HorizontalPodAutoscaler
 	PDBs            []*policyv1.PodDisruptionBudget
 	NetworkPolicies []*networkingv1.NetworkPolicy
+	Ingresses       []*networkingv1.Ingress
+	PodMonitors     []*monitoringv1.PodMonitor
+	PrometheusRules []*monitoringv1.PrometheusRule
 	// Objects is every object in render order, as its typed pointer.
 	Objects []metav1.Object
 }
@@ -53,7 +57,8 @@ func (w workload) ID() string { return w.Kind + "/" + w.Name }
 
 // kustomizations returns every directory under deploy/ that holds a
 // kustomization.yaml, relative to deploy/, so a new overlay is tested
-// without being listed anywhere.
+// without being listed anywhere. Components (kind: Component) are not
+// built alone: they are tested in the overlays that use them.
 func kustomizations(t testing.TB) []string {
 	t.Helper()
 	var dirs []string
@@ -61,7 +66,7 @@ func kustomizations(t testing.TB) []string {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && d.Name() == "kustomization.yaml" {
+		if !d.IsDir() && d.Name() == "kustomization.yaml" && !isComponent(path) {
 			dirs = append(dirs, filepath.Dir(path))
 		}
 		return nil
@@ -76,6 +81,16 @@ func kustomizations(t testing.TB) []string {
 	}
 	sort.Strings(dirs)
 	return dirs
+}
+
+// isComponent reports whether a kustomization.yaml is a Component.
+func isComponent(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var k struct{ Kind string }
+	return yaml.Unmarshal(data, &k) == nil && k.Kind == "Component"
 }
 
 // renderAll renders every kustomization.
@@ -136,6 +151,9 @@ func decodeStrict(apiVersion, kind string, data []byte) (metav1.Object, error) {
 		"HorizontalPodAutoscaler": {"autoscaling/v2", func() metav1.Object { return &autoscalingv2.HorizontalPodAutoscaler{} }},
 		"PodDisruptionBudget":     {"policy/v1", func() metav1.Object { return &policyv1.PodDisruptionBudget{} }},
 		"NetworkPolicy":           {"networking.k8s.io/v1", func() metav1.Object { return &networkingv1.NetworkPolicy{} }},
+		"Ingress":                 {"networking.k8s.io/v1", func() metav1.Object { return &networkingv1.Ingress{} }},
+		"PodMonitor":              {"monitoring.coreos.com/v1", func() metav1.Object { return &monitoringv1.PodMonitor{} }},
+		"PrometheusRule":          {"monitoring.coreos.com/v1", func() metav1.Object { return &monitoringv1.PrometheusRule{} }},
 	}
 	k, ok := kinds[kind]
 	if !ok {
@@ -170,6 +188,12 @@ func (m *manifests) add(obj metav1.Object) {
 		m.PDBs = append(m.PDBs, o)
 	case *networkingv1.NetworkPolicy:
 		m.NetworkPolicies = append(m.NetworkPolicies, o)
+	case *networkingv1.Ingress:
+		m.Ingresses = append(m.Ingresses, o)
+	case *monitoringv1.PodMonitor:
+		m.PodMonitors = append(m.PodMonitors, o)
+	case *monitoringv1.PrometheusRule:
+		m.PrometheusRules = append(m.PrometheusRules, o)
 	}
 }
 

@@ -3,6 +3,8 @@
 # edge, load client) and the Go micro-benchmarks, each repeated COUNT times;
 # benchstat prints the median of every figure. BENCH narrows the pipeline
 # benchmarks (a go test -bench pattern), e.g. BENCH='Viewers/viewers=100$'.
+# The medians are drawn as PNG charts into docs/ (PLOTS=dir elsewhere) by
+# test/benchplot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${COUNT:-5}
@@ -25,6 +27,8 @@ for m in services/capture services/edge; do
 done | tee "$out/micro.txt"
 
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
+echo "== charts of the pipeline benchmarks (medians) into ${PLOTS:-docs}/"
+(cd test && go run ./benchplot -in "../$out/pipeline.txt" -out "../${PLOTS:-docs}")
 echo "== medians"
 benchstat "$out/pipeline.txt"
 benchstat "$out/micro.txt"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages camstream needs to build, test and benchmark:
 # OpenCV for capture (cgo), the GStreamer RTSP server and ffmpeg for tests,
-# Chromium for the browser tests. Idempotent; run as root (or with sudo).
+# Chromium for the browser tests, Prometheus (and promtool) for the
+# monitoring tests, nginx (a reverse proxy in front of the edge) and curl
+# (HTTP/2 from another client) for the edge's tests. Idempotent; run as
+# root (or with sudo).
 set -euo pipefail
 
 packages=(
@@ -10,6 +13,7 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav
   ffmpeg chromium fonts-dejavu-core ca-certificates git
+  nginx-light curl prometheus
 )
 
 missing=()

@@ -6,6 +6,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -37,6 +38,7 @@ type pipeline struct {
 	metrics string // capture's /metrics URL
 	edges   []*harness.Process
 	urls    []string
+	tls     *tls.Config // the load client's, for https:// edges
 }
 
 type pipelineOptions struct {
@@ -245,7 +247,7 @@ func (p *pipeline) load(b *testing.B, viewers int, slowFraction float64) (loadcl
 			res, err := loadclient.Run(context.Background(), loadclient.Config{
 				URL: p.streamURL(i), Viewers: n, SlowFraction: slowFraction,
 				SlowRate: slowRate, SlowReadBuffer: slowReadBuffer, SlowChunk: slowChunk,
-				RampUp: ramp, Warmup: warmup, Duration: measured,
+				RampUp: ramp, Warmup: warmup, Duration: measured, TLS: p.tls,
 			})
 			if err != nil {
 				b.Error(err)

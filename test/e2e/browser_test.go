@@ -41,8 +41,9 @@ type browser struct {
 }
 
 // browserStart starts headless Chromium (the Debian package) with a fresh
-// profile; it skips the test when Chromium is not installed.
-func browserStart(t *testing.T) *browser {
+// profile and any further options; it skips the test when Chromium is not
+// installed.
+func browserStart(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	path := harness.RequireTool(t, "chromium")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -56,6 +57,7 @@ func browserStart(t *testing.T) *browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 860),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	b := &browser{}
 	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithListener(func(ev any) {

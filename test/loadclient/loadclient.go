@@ -14,6 +14,7 @@ package loadclient
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +50,10 @@ type Config struct {
 	Duration time.Duration
 	// RampUp spreads the connection starts over this long.
 	RampUp time.Duration
+	// TLS configures the viewers of an https:// URL, each on a connection
+	// of its own over HTTP/2 (HTTP/1.1 when the server offers only that);
+	// nil trusts the system's roots.
+	TLS *tls.Config
 }
 
 // Result is what the viewers saw during the measured window.
@@ -93,8 +98,8 @@ func round(d time.Duration) time.Duration {
 // when the configuration is unusable; viewers that fail are counted.
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	u, err := url.Parse(cfg.URL)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return Result{}, fmt.Errorf("stream URL %q: want http://host:port/path", cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Result{}, fmt.Errorf("stream URL %q: want http(s)://host:port/path", cfg.URL)
 	}
 	if cfg.Viewers <= 0 || cfg.Duration <= 0 {
 		return Result{}, errors.New("viewers and duration must be positive")
@@ -170,31 +175,25 @@ func (v *viewer) run(ctx context.Context) {
 			return serr
 		}
 	}
-	conn, err := d.DialContext(ctx, "tcp", v.u.Host)
+	open := v.openPlain
+	if v.u.Scheme == "https" {
+		open = v.openTLS
+	}
+	body, err := open(ctx, &d)
 	if err != nil {
 		v.err = err
 		return
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer body.Close()
+	stop := context.AfterFunc(ctx, func() { body.Close() })
 	defer stop()
-
-	req := "GET " + v.u.RequestURI() + " HTTP/1.1\r\nHost: " + v.u.Host + "\r\nUser-Agent: camstream-load\r\n\r\n"
-	if _, err := conn.Write([]byte(req)); err != nil {
-		v.err = err
-		return
-	}
 	var r *bufio.Reader
 	if v.slow {
-		r = bufio.NewReaderSize(&linkReader{r: conn, rate: float64(v.cfg.SlowRate), chunk: v.cfg.SlowChunk, start: time.Now()}, v.cfg.SlowChunk)
+		r = bufio.NewReaderSize(&linkReader{r: body, rate: float64(v.cfg.SlowRate), chunk: v.cfg.SlowChunk, start: time.Now()}, v.cfg.SlowChunk)
 	} else {
-		r = bufio.NewReaderSize(conn, 64<<10)
+		r = bufio.NewReaderSize(body, 64<<10)
 	}
-	parts, err := openStream(r)
-	if err != nil {
-		v.err = err
-		return
-	}
+	parts := mjpeg.NewReader(r)
 	for {
 		begin := time.Now()
 		p, err := parts.Skip()
@@ -218,6 +217,31 @@ func (v *viewer) run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// openPlain sends the request on a TCP connection of its own, reads the
+// response head and returns the connection, positioned at the stream.
+func (v *viewer) openPlain(ctx context.Context, d *net.Dialer) (io.ReadCloser, error) {
+	conn, err := d.DialContext(ctx, "tcp", v.u.Host)
+	if err != nil {
+		return nil, err
+	}
+	req := "GET " + v.u.RequestURI() + " HTTP/1.1\r\nHost: " + v.u.Host + "\r\nUser-Agent: camstream-load\r\n\r\n"
+	if _, err := conn.Write([]byte(req)); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	// A small buffer: the caller's reader, larger, reads through it
+	// straight from the connection once the head is read.
+	r := bufio.NewReaderSize(conn, 16)
+	if err := checkHead(r); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{r, conn}, nil
 }
 
 // linkReader reads at most rate bytes per second, chunk bytes at a time:
@@ -245,14 +269,19 @@ func (l *linkReader) Read(p []byte) (int, error) {
 // openStream reads the response head from r and returns the reader of
 // its parts, which goes on reading r.
 func openStream(r *bufio.Reader) (*mjpeg.Reader, error) {
-	resp, err := http.ReadResponse(r, nil)
-	if err != nil {
-		return nil, fmt.Errorf("read response: %w", err)
-	}
-	if err := mjpeg.CheckResponse(resp); err != nil {
+	if err := checkHead(r); err != nil {
 		return nil, err
 	}
 	return mjpeg.NewReader(r), nil
+}
+
+// checkHead reads the response head from r and checks it is a stream.
+func checkHead(r *bufio.Reader) error {
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		return fmt.Errorf("read response: %w", err)
+	}
+	return mjpeg.CheckResponse(resp)
 }
 
 func summarize(vs []*viewer, window time.Duration) Result {

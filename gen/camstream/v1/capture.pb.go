@@ -112,7 +112,9 @@ type Camera struct {
 	LastFrameTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=last_frame_time,json=lastFrameTime,proto3" json:"last_frame_time,omitempty"`
 	// Smaller sizes being encoded now besides the full size, one per width
 	// on the ladder that someone watches, narrowest first.
-	Sizes         []*FrameSize `protobuf:"bytes,13,rep,name=sizes,proto3" json:"sizes,omitempty"`
+	Sizes []*FrameSize `protobuf:"bytes,13,rep,name=sizes,proto3" json:"sizes,omitempty"`
+	// Times the source was lost and reopening began, since capture started.
+	Reconnects    uint64 `protobuf:"varint,16,opt,name=reconnects,proto3" json:"reconnects,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -236,6 +238,13 @@ func (x *Camera) GetSizes() []*FrameSize {
 		return x.Sizes
 	}
 	return nil
+}
+
+func (x *Camera) GetReconnects() uint64 {
+	if x != nil {
+		return x.Reconnects
+	}
+	return 0
 }
 
 // FrameSize is one smaller size of a camera's frames in flight.
@@ -678,7 +687,7 @@ var File_camstream_v1_capture_proto protoreflect.FileDescriptor
 
 const file_camstream_v1_capture_proto_rawDesc = "" +
 	"\n" +
-	"\x1acamstream/v1/capture.proto\x12\fcamstream.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x03\n" +
+	"\x1acamstream/v1/capture.proto\x12\fcamstream.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x03\n" +
 	"\x06Camera\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
@@ -694,7 +703,10 @@ const file_camstream_v1_capture_proto_rawDesc = "" +
 	" \x01(\x05R\vsubscribers\x12\x17\n" +
 	"\amax_fps\x18\v \x01(\x01R\x06maxFps\x12B\n" +
 	"\x0flast_frame_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\rlastFrameTime\x12-\n" +
-	"\x05sizes\x18\r \x03(\v2\x17.camstream.v1.FrameSizeR\x05sizes\"[\n" +
+	"\x05sizes\x18\r \x03(\v2\x17.camstream.v1.FrameSizeR\x05sizes\x12\x1e\n" +
+	"\n" +
+	"reconnects\x18\x10 \x01(\x04R\n" +
+	"reconnects\"[\n" +
 	"\tFrameSize\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\x05R\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\x05R\x06height\x12 \n" +

@@ -286,6 +286,7 @@ func cameraProto(st camera.Status) *camstreamv1.Camera {
 		Source:      st.Source,
 		OnDemand:    st.OnDemand,
 		Subscribers: int32(st.Subscribers),
+		Reconnects:  st.Reconnects,
 		MaxFps:      st.MaxFPS,
 	}
 	if !st.LastFrameTime.IsZero() {

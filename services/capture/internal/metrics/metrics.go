@@ -96,9 +96,9 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // cameraCollector reads the per-camera metrics from the cameras at scrape
 // time, so the capture loop does no metric bookkeeping of its own.
 type cameraCollector struct {
-	statuses                               func() []camera.Status
-	frames, reconnects, state, subscribers *prometheus.Desc
-	sizeFrames, sizeSubscribers            *prometheus.Desc
+	statuses                                    func() []camera.Status
+	frames, reconnects, state, subscribers, fps *prometheus.Desc
+	sizeFrames, sizeSubscribers                 *prometheus.Desc
 }
 
 func newCameraCollector(statuses func() []camera.Status) *cameraCollector {
@@ -117,6 +117,8 @@ func newCameraCollector(statuses func() []camera.Status) *cameraCollector {
 			[]string{"camera", "width"}, nil),
 		sizeSubscribers: prometheus.NewDesc("camstream_capture_size_subscribers",
 			"Open StreamFrames and GetSnapshot calls for the camera at a smaller width.", []string{"camera", "width"}, nil),
+		fps: prometheus.NewDesc("camstream_capture_camera_fps",
+			"Frames per second the camera delivered over the last few seconds.", []string{"camera"}, nil),
 	}
 }
 
@@ -127,6 +129,7 @@ func (c *cameraCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.subscribers
 	ch <- c.sizeFrames
 	ch <- c.sizeSubscribers
+	ch <- c.fps
 }
 
 func (c *cameraCollector) Collect(ch chan<- prometheus.Metric) {
@@ -146,5 +149,6 @@ func (c *cameraCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.sizeFrames, prometheus.CounterValue, float64(z.Encodes), st.ID, w)
 			ch <- prometheus.MustNewConstMetric(c.sizeSubscribers, prometheus.GaugeValue, float64(z.Subscribers), st.ID, w)
 		}
+		ch <- prometheus.MustNewConstMetric(c.fps, prometheus.GaugeValue, st.FPS, st.ID)
 	}
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/camstream/camstream/services/edge/internal/hub"
 	"github.com/camstream/camstream/services/edge/internal/metrics"
+	"github.com/camstream/camstream/services/edge/internal/status"
 	"github.com/camstream/camstream/services/edge/internal/upstream"
 	"github.com/camstream/camstream/services/edge/internal/web"
 )
@@ -48,6 +50,11 @@ type config struct {
 	// edge's client certificate and key for mutual TLS.
 	captureTLS                         bool
 	captureCA, captureCert, captureKey string
+	// HTTPS: the edge's certificate and key; both empty for plain HTTP.
+	tlsCert, tlsKey string
+	writeTimeout    time.Duration
+	accessFile      string
+	basePath        string
 }
 
 // flags is the edge's command line; kong reads each flag's environment
@@ -63,6 +70,11 @@ type flags struct {
 	CaptureCA     string        `name:"capture-ca" env:"EDGE_CAPTURE_CA" placeholder:"FILE" help:"PEM CA certificates that sign capture's certificate; empty: the system's."`
 	CaptureCert   string        `name:"capture-cert" env:"EDGE_CAPTURE_CERT" placeholder:"FILE" help:"PEM client certificate presented to capture, for mutual TLS."`
 	CaptureKey    string        `name:"capture-key" env:"EDGE_CAPTURE_KEY" placeholder:"FILE" help:"PEM private key of --capture-cert."`
+	TLSCert       string        `name:"tls-cert" env:"EDGE_TLS_CERT" placeholder:"FILE" help:"PEM certificate (chain) to serve HTTPS with, HTTP/2 and HTTP/1.1; read again when the file changes."`
+	TLSKey        string        `name:"tls-key" env:"EDGE_TLS_KEY" placeholder:"FILE" help:"PEM private key of --tls-cert."`
+	BasePath      string        `name:"base-path" env:"EDGE_BASE_PATH" placeholder:"PATH" help:"Path prefix a reverse proxy serves the edge under, like /cams; pages link under it."`
+	AccessFile    string        `name:"access-file" env:"EDGE_ACCESS_FILE" placeholder:"FILE" help:"YAML of named tokens (SHA-256 hashes), each with the cameras it may see; read again when it changes."`
+	WriteTimeout  time.Duration `name:"write-timeout" default:"10s" env:"EDGE_WRITE_TIMEOUT" help:"A viewer whose write stalls this long is dropped."`
 }
 
 // errHelp is what parseFlags returns after printing --help.
@@ -86,7 +98,11 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("%w (edge takes only flags: see edge --help)", err)
 	}
 	cfg := config{listen: f.Listen, authToken: f.AuthToken, maxViewers: f.MaxViewers, grace: f.UpstreamGrace,
-		captureTLS: f.CaptureTLS, captureCA: f.CaptureCA, captureCert: f.CaptureCert, captureKey: f.CaptureKey}
+		captureTLS: f.CaptureTLS, captureCA: f.CaptureCA, captureCert: f.CaptureCert, captureKey: f.CaptureKey,
+		tlsCert: f.TLSCert, tlsKey: f.TLSKey, writeTimeout: f.WriteTimeout, accessFile: f.AccessFile}
+	if cfg.basePath, err = web.BasePath(f.BasePath); err != nil {
+		return config{}, fmt.Errorf("--base-path=%q: %w", f.BasePath, err)
+	}
 	for _, t := range strings.Split(f.Capture, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			cfg.targets = append(cfg.targets, t)
@@ -100,6 +116,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (config, error) {
 	}
 	if cfg.grace < 0 {
 		return config{}, fmt.Errorf("--upstream-grace=%v: must not be negative", cfg.grace)
+	}
+	if cfg.writeTimeout <= 0 {
+		return config{}, fmt.Errorf("--write-timeout=%v: must be above 0, like 10s", cfg.writeTimeout)
 	}
 	if err := cfg.logLevel.UnmarshalText([]byte(f.LogLevel)); err != nil {
 		return config{}, fmt.Errorf("--log-level=%q: use debug, info, warn or error", f.LogLevel)
@@ -123,7 +142,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	webCfg, serveTLS, err := webConfig(log, cfg)
+	if err != nil {
+		return err
+	}
 	m := metrics.New()
+	m.MaxViewers.Set(float64(cfg.maxViewers))
 	pool, err := upstream.New(log.With("component", "upstream"), upstream.Config{Targets: cfg.targets, TLS: tlsConfig, Metrics: m})
 	if err != nil {
 		return err
@@ -131,7 +155,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer pool.Close()
 	frames := hub.New(log.With("component", "hub"), pool.Stream, cfg.grace)
 	defer frames.Close()
-	srv, err := web.New(log.With("component", "web"), web.Config{AuthToken: cfg.authToken, MaxViewers: cfg.maxViewers}, pool, frames, m)
+	recorder := status.New(m, pool)
+	webCfg.Status = recorder
+	srv, err := web.New(log.With("component", "web"), webCfg, pool, frames, m)
 	if err != nil {
 		return err
 	}
@@ -141,15 +167,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
 	httpServer := newHTTPServer(srv.Handler(), log)
+	httpServer.TLSConfig = serveTLS
 
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	var wg sync.WaitGroup
 	wg.Go(func() { pool.Run(runCtx) })
-	serveErr := make(chan error, 1)
-	wg.Go(func() { serveErr <- httpServer.Serve(ln) })
-	log.Info("edge listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()), "capture", cfg.targets,
-		"capture_tls", tlsConfig != nil, "capture_mutual_tls", cfg.captureCert != "", "auth", cfg.authToken != "")
+	wg.Go(func() { recorder.Run(runCtx) })
+	serveErr, scheme := serve(&wg, httpServer, ln)
+	logListening(log, cfg, ln.Addr(), scheme, tlsConfig != nil)
 
 	select {
 	case <-ctx.Done():
@@ -167,6 +193,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
+// logListening says where the edge serves and how.
+func logListening(log *slog.Logger, cfg config, addr net.Addr, scheme string, captureTLS bool) {
+	log.Info("edge listening", "addr", addr.String(), "url", scheme+"://"+displayAddr(addr)+cfg.basePath+"/", "capture", cfg.targets,
+		"capture_tls", captureTLS, "capture_mutual_tls", cfg.captureCert != "", "auth", cfg.authToken != "", "access_file", cfg.accessFile)
+}
+
+// webConfig is the configuration of the edge's HTTP side: the web
+// server's, and its TLS (nil for plain HTTP).
+func webConfig(log *slog.Logger, cfg config) (web.Config, *tls.Config, error) {
+	serveTLS, err := servingTLS(log.With("component", "tls"), cfg.tlsCert, cfg.tlsKey)
+	if err != nil {
+		return web.Config{}, nil, err
+	}
+	webCfg := web.Config{AuthToken: cfg.authToken, MaxViewers: cfg.maxViewers, WriteTimeout: cfg.writeTimeout, BasePath: cfg.basePath}
+	if webCfg.Access, err = accessTable(log.With("component", "access"), cfg.accessFile); err != nil {
+		return web.Config{}, nil, err
+	}
+	return webCfg, serveTLS, nil
+}
+
 // newHTTPServer is the edge's http.Server around handler.
 func newHTTPServer(handler http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
@@ -176,9 +222,22 @@ func newHTTPServer(handler http.Handler, log *slog.Logger) *http.Server {
 		// anyone sending more (431). The query alone is capped lower.
 		MaxHeaderBytes: 16 << 10,
 		IdleTimeout:    2 * time.Minute,
+		Protocols:      protocols(),
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		// No WriteTimeout: streams are long; each write has its own deadline.
 	}
+}
+
+// serve serves on ln in a goroutine of wg, over TLS when the server has a
+// TLS configuration; it returns where Serve's error goes and the scheme.
+func serve(wg *sync.WaitGroup, httpServer *http.Server, ln net.Listener) (<-chan error, string) {
+	serveErr := make(chan error, 1)
+	if httpServer.TLSConfig != nil {
+		wg.Go(func() { serveErr <- httpServer.ServeTLS(ln, "", "") })
+		return serveErr, "https"
+	}
+	wg.Go(func() { serveErr <- httpServer.Serve(ln) })
+	return serveErr, "http"
 }
 
 // shutdown turns readiness off and ends the streams, then lets other

@@ -31,19 +31,27 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: config{listen: ":8080", targets: []string{"localhost:50051"}, grace: 5 * time.Second},
+			want: config{listen: ":8080", targets: []string{"localhost:50051"}, grace: 5 * time.Second, writeTimeout: 10 * time.Second},
 		},
 		{
 			name: "environment",
 			env:  map[string]string{"EDGE_LISTEN": ":9000", "EDGE_CAPTURE": "a:1, b:2", "EDGE_AUTH_TOKEN": "tok", "EDGE_MAX_VIEWERS": "50", "EDGE_LOG_LEVEL": "debug", "EDGE_UPSTREAM_GRACE": "1s"},
-			want: config{listen: ":9000", targets: []string{"a:1", "b:2"}, authToken: "tok", maxViewers: 50, logLevel: slog.LevelDebug, grace: time.Second},
+			want: config{listen: ":9000", targets: []string{"a:1", "b:2"}, authToken: "tok", maxViewers: 50, logLevel: slog.LevelDebug, grace: time.Second, writeTimeout: 10 * time.Second},
 		},
 		{
 			name: "flags win over environment",
 			args: []string{"--listen", ":7000", "--capture=dns:///capture:50051"},
 			env:  map[string]string{"EDGE_LISTEN": ":9000", "EDGE_CAPTURE": "a:1"},
-			want: config{listen: ":7000", targets: []string{"dns:///capture:50051"}, grace: 5 * time.Second},
+			want: config{listen: ":7000", targets: []string{"dns:///capture:50051"}, grace: 5 * time.Second, writeTimeout: 10 * time.Second},
 		},
+		{
+			name: "HTTPS, base path, access file, write timeout",
+			env:  map[string]string{"EDGE_TLS_CERT": "c.pem", "EDGE_TLS_KEY": "k.pem", "EDGE_BASE_PATH": "/cams/", "EDGE_ACCESS_FILE": "a.yaml", "EDGE_WRITE_TIMEOUT": "3s"},
+			want: config{listen: ":8080", targets: []string{"localhost:50051"}, grace: 5 * time.Second, writeTimeout: 3 * time.Second,
+				tlsCert: "c.pem", tlsKey: "k.pem", basePath: "/cams", accessFile: "a.yaml"},
+		},
+		{name: "bad base path", args: []string{"--base-path", "cams"}, wantErr: `--base-path="cams": must start with /`},
+		{name: "zero write timeout", args: []string{"--write-timeout", "0s"}, wantErr: "--write-timeout=0s"},
 		{name: "empty capture", args: []string{"--capture", " , "}, wantErr: "--capture is empty"},
 		{name: "negative viewers", args: []string{"--max-viewers=-1"}, wantErr: "--max-viewers=-1"},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: `--log-level="loud"`},
@@ -67,7 +75,9 @@ func TestParseFlags(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.listen != tt.want.listen || !slices.Equal(got.targets, tt.want.targets) || got.authToken != tt.want.authToken ||
-				got.maxViewers != tt.want.maxViewers || got.logLevel != tt.want.logLevel || got.grace != tt.want.grace {
+				got.maxViewers != tt.want.maxViewers || got.logLevel != tt.want.logLevel || got.grace != tt.want.grace ||
+				got.tlsCert != tt.want.tlsCert || got.tlsKey != tt.want.tlsKey || got.basePath != tt.want.basePath ||
+				got.accessFile != tt.want.accessFile || got.writeTimeout != tt.want.writeTimeout {
 				t.Errorf("config = %+v, want %+v", got, tt.want)
 			}
 		})
@@ -190,5 +200,29 @@ func TestCaptureTLSErrors(t *testing.T) {
 	}
 	if cfg, err := captureTLS(true, "", "", ""); cfg == nil || err != nil {
 		t.Errorf("captureTLS with --capture-tls = %v, %v; want TLS with the system roots", cfg, err)
+	}
+}
+
+// Incomplete or unreadable serving certificates stop the edge with a
+// message naming the flags.
+func TestServingTLSErrors(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	for _, tt := range []struct {
+		name, cert, key, wantErr string
+	}{
+		{"cert without key", "c.pem", "", "--tls-cert and --tls-key go together"},
+		{"key without cert", "", "k.pem", "--tls-cert and --tls-key go together"},
+		{"unreadable", missing, missing, "--tls-cert/--tls-key"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := servingTLS(log, tt.cert, tt.key)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("servingTLS error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+	if cfg, err := servingTLS(log, "", ""); cfg != nil || err != nil {
+		t.Errorf("servingTLS without flags = %v, %v; want plain HTTP (nil, nil)", cfg, err)
 	}
 }

@@ -29,4 +29,14 @@ type Catalog interface {
 	Snapshot(ctx context.Context, id string, width int) (*camstreamv1.Frame, error)
 	// Ready reports whether a capture answers.
 	Ready() bool
+	// Captures lists the capture addresses and their state.
+	Captures() []Capture
+}
+
+// Capture is one capture address the edge polls.
+type Capture struct {
+	Address string
+	Up      bool // answered the last poll
+	Polled  bool // polled at least once
+	Cameras int  // cameras it listed when it last answered
 }

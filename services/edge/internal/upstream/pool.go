@@ -143,6 +143,18 @@ func (p *Pool) Run(ctx context.Context) {
 	}
 }
 
+// Captures returns every capture address in target order, with whether
+// it answered the last poll and how many cameras it lists.
+func (p *Pool) Captures() []catalog.Capture {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := make([]catalog.Capture, 0, len(p.clients))
+	for _, c := range p.clients {
+		out = append(out, catalog.Capture{Address: c.addr, Up: c.reachable, Polled: c.polled, Cameras: len(c.cameras)})
+	}
+	return out
+}
+
 // Ready reports whether a capture answered the last poll.
 func (p *Pool) Ready() bool {
 	p.mu.RLock()

@@ -60,6 +60,7 @@ func (p *Pool) refresh(ctx context.Context) {
 				p.log.Info("capture reachable again", "capture", c.addr)
 			}
 			c.cameras, c.reachable = r.cameras, true
+			p.cfg.Metrics.CaptureUp.WithLabelValues(c.addr).Set(1)
 		case ctx.Err() != nil:
 			continue // shutting down: no news
 		default:
@@ -67,6 +68,7 @@ func (p *Pool) refresh(ctx context.Context) {
 				p.log.Warn("capture unreachable", "capture", c.addr, "err", status.Convert(r.err).Message())
 			}
 			c.reachable = false
+			p.cfg.Metrics.CaptureUp.WithLabelValues(c.addr).Set(0)
 		}
 		c.polled = true
 	}

@@ -116,6 +116,7 @@ func (p *Pool) setTargetAddrs(targetIndex int, want map[string]bool) {
 	for _, c := range p.clients {
 		if c.target == targetIndex && !want[c.addr] {
 			p.log.Info("capture address gone", "capture", c.addr)
+			p.cfg.Metrics.CaptureUp.DeleteLabelValues(c.addr)
 			_ = c.conn.Close()
 			continue
 		}

@@ -10,11 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/camstream/camstream/services/edge/internal/capturetest"
 	"github.com/camstream/camstream/services/edge/internal/catalog"
 	"github.com/camstream/camstream/services/edge/internal/hub"
+	"github.com/camstream/camstream/services/edge/internal/metrics"
 )
 
 func TestMain(m *testing.M) {
@@ -138,8 +140,12 @@ func TestCameraErrors(t *testing.T) {
 	n := capturetest.NewNetwork()
 	a := capturetest.Start(t, n, "capture-a", capturetest.Options{Cameras: []string{"a1"}})
 	capturetest.Start(t, n, "capture-b", capturetest.Options{Cameras: []string{"b1"}})
-	p := newPool(t, n, Config{Targets: []string{capturetest.Target("capture-a"), capturetest.Target("capture-b")}})
+	m := metrics.New()
+	p := newPool(t, n, Config{Targets: []string{capturetest.Target("capture-a"), capturetest.Target("capture-b")}, Metrics: m})
 	ctx := context.Background()
+	up := func(name string) float64 {
+		return testutil.ToFloat64(m.CaptureUp.WithLabelValues(capturetest.Target(name)))
+	}
 
 	if _, err := p.Camera(ctx, "a1"); err != nil {
 		t.Errorf("Camera(a1) before the first poll: %v, want found (an unknown camera triggers a poll)", err)
@@ -148,8 +154,15 @@ func TestCameraErrors(t *testing.T) {
 		t.Errorf("Camera(nope): err = %v, want %v", err, catalog.ErrNotFound)
 	}
 
+	if a, b := up("capture-a"), up("capture-b"); a != 1 || b != 1 {
+		t.Errorf("camstream_edge_capture_up with both answering: a=%v b=%v, want 1 and 1", a, b)
+	}
+
 	a.Stop()
 	p.Refresh(ctx)
+	if a, b := up("capture-a"), up("capture-b"); a != 0 || b != 1 {
+		t.Errorf("camstream_edge_capture_up with capture-a down: a=%v b=%v, want 0 and 1", a, b)
+	}
 	cam, err := p.Camera(ctx, "a1")
 	if !errors.Is(err, catalog.ErrUnavailable) || cam == nil {
 		t.Errorf("Camera(a1) with its capture down = %v, %v; want the camera and %v", cam, err, catalog.ErrUnavailable)

@@ -36,7 +36,6 @@ type Conn interface {
 type Session struct {
 	cams     []*camera
 	interval time.Duration // 0: every frame
-	latency  prometheus.Observer
 }
 
 // camera is one camera of a session: its feed and its metric handles,
@@ -45,7 +44,9 @@ type camera struct {
 	feed    *hub.Feed
 	release func()
 	sent    prometheus.Counter
+	bytes   prometheus.Counter
 	skipped prometheus.Counter
+	latency prometheus.Observer
 	gauge   prometheus.Gauge
 	sized   prometheus.Gauge // the size's viewers; nil at full size
 	last    *hub.Frame       // the last frame written
@@ -59,7 +60,7 @@ var ErrClosed = errors.New("no new viewers: shutting down")
 // size.Key) at most fps frames per second each (0: every frame). The
 // caller must Close it.
 func Subscribe(h *hub.Hub, m *metrics.Metrics, keys []string, fps float64) (*Session, error) {
-	s := &Session{cams: make([]*camera, 0, len(keys)), latency: m.FrameLatency}
+	s := &Session{cams: make([]*camera, 0, len(keys))}
 	if fps > 0 {
 		s.interval = time.Duration(float64(time.Second) / fps)
 	}
@@ -74,7 +75,9 @@ func Subscribe(h *hub.Hub, m *metrics.Metrics, keys []string, fps float64) (*Ses
 			feed:    feed,
 			release: release,
 			sent:    m.FramesSent.WithLabelValues(id),
+			bytes:   m.BytesSent.WithLabelValues(id),
 			skipped: m.FramesSkipped.WithLabelValues(id),
+			latency: m.FrameLatency.WithLabelValues(id),
 			gauge:   m.Viewers.WithLabelValues(id),
 		}
 		c.gauge.Inc()
@@ -153,7 +156,8 @@ func (s *Session) send(out Conn, c *camera, fr *hub.Frame) error {
 	}
 	c.last = fr
 	c.sent.Inc()
-	s.latency.Observe(time.Since(fr.CapturedAt).Seconds())
+	c.bytes.Add(float64(len(fr.Part)))
+	c.latency.Observe(time.Since(fr.CapturedAt).Seconds())
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
+	"github.com/camstream/camstream/services/edge/internal/catalog"
 	"github.com/camstream/camstream/services/edge/internal/hub"
 	"github.com/camstream/camstream/services/edge/internal/metrics"
 	"github.com/camstream/camstream/services/edge/mjpeg"
@@ -34,6 +35,7 @@ func (oneCamera) Camera(context.Context, string) (*camstreamv1.Camera, error) {
 
 func (oneCamera) Snapshot(context.Context, string, int) (*camstreamv1.Frame, error) { return nil, nil }
 func (oneCamera) Ready() bool                                                       { return true }
+func (oneCamera) Captures() []catalog.Capture                                       { return nil }
 
 // BenchmarkStreamFanOut writes each 50 KB frame (a 720p JPEG at quality 70)
 // to n viewers over real loopback TCP connections, and waits until every

@@ -27,7 +27,8 @@ func (noCameras) Camera(_ context.Context, id string) (*camstreamv1.Camera, erro
 func (noCameras) Snapshot(_ context.Context, id string, _ int) (*camstreamv1.Frame, error) {
 	return nil, catalog.ErrNotFound
 }
-func (noCameras) Ready() bool { return true }
+func (noCameras) Ready() bool                 { return true }
+func (noCameras) Captures() []catalog.Capture { return nil }
 
 // fuzzPaths are the routes whose query the edge parses.
 var fuzzPaths = []string{

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/camstream/camstream/services/edge/internal/access"
 )
 
 // recovery turns a panic into a 500 page and a log line; the client never
@@ -82,30 +84,68 @@ func securityHeaders(c *gin.Context) {
 	c.Next()
 }
 
+// grantKey is where auth leaves the request's access.Grant.
+const grantKey = "camstream.grant"
+
+// authOn reports whether viewing needs a token.
+func (s *Server) authOn() bool { return s.cfg.AuthToken != "" || s.cfg.Access != nil }
+
 // auth lets a request through when no token is configured, or when it
-// carries the token as a Bearer token, a Basic password (any user name) or
-// the token query parameter (for <img> tags and shared links).
+// carries a known token as a Bearer token, a Basic password (any user name)
+// or the token query parameter (for <img> tags and shared links), and
+// records which cameras it may see. A wrong token is logged, never the
+// token itself.
 func (s *Server) auth(c *gin.Context) {
-	if s.cfg.AuthToken == "" || s.authorized(c.Request) {
+	if !s.authOn() {
+		c.Set(grantKey, access.All)
 		c.Next()
 		return
+	}
+	tok, via := requestToken(c.Request)
+	if tok != "" {
+		if g, ok := s.grantOf(tok); ok {
+			c.Set(grantKey, g)
+			c.Next()
+			return
+		}
+		s.log.Warn("wrong token", "via", via, "method", c.Request.Method, "path", c.Request.URL.Path, "remote", c.Request.RemoteAddr)
 	}
 	c.Header("WWW-Authenticate", `Basic realm="camstream", charset="UTF-8"`)
 	s.fail(c, http.StatusUnauthorized, "This camstream needs a token: sign in with any user name and the token as password, or add ?token=… to the address.")
 }
 
-func (s *Server) authorized(r *http.Request) bool {
+// requestToken is the token a request carries and how: "query", "bearer"
+// or "basic"; "" when it carries none.
+func requestToken(r *http.Request) (tok, via string) {
 	if t := r.URL.Query().Get("token"); t != "" {
-		return s.tokenMatches(t)
+		return t, "query"
 	}
-	h := r.Header.Get("Authorization")
-	if t, ok := strings.CutPrefix(h, "Bearer "); ok {
-		return s.tokenMatches(strings.TrimSpace(t))
+	if t, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return strings.TrimSpace(t), "bearer"
 	}
 	if _, password, ok := r.BasicAuth(); ok {
-		return s.tokenMatches(password)
+		return password, "basic"
 	}
-	return false
+	return "", ""
+}
+
+// grantOf is what a token may see: every camera for --auth-token, its own
+// cameras for a token of the access file.
+func (s *Server) grantOf(tok string) (access.Grant, bool) {
+	if s.cfg.AuthToken != "" && s.tokenMatches(tok) {
+		return access.All, true
+	}
+	if s.cfg.Access != nil {
+		return s.cfg.Access().Lookup(tok)
+	}
+	return access.Grant{}, false
+}
+
+// grant is the request's grant, as auth left it; without one, nothing.
+func grant(c *gin.Context) access.Grant {
+	g, _ := c.Get(grantKey)
+	v, _ := g.(access.Grant)
+	return v
 }
 
 // tokenMatches compares in constant time; hashing first also hides the

@@ -21,7 +21,7 @@ import (
 
 func parsePages() (map[string]*template.Template, error) {
 	pages := make(map[string]*template.Template)
-	for _, name := range []string{"list", "grid", "camera", "error"} {
+	for _, name := range []string{"list", "grid", "camera", "status", "error"} {
 		t, err := template.ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("page %s: %w", name, err)
@@ -34,9 +34,10 @@ func parsePages() (map[string]*template.Template, error) {
 // page is what every template gets.
 type page struct {
 	Title   string
-	Nav     string // the active navigation entry: "list" or "grid"
+	Nav     string // the active navigation entry: "list", "grid" or "status"
 	token   string
 	version string
+	base    string // the base path, prepended to absolute links
 
 	Cameras []cameraView
 	Camera  cameraView
@@ -49,9 +50,13 @@ type page struct {
 	Message string
 }
 
-// Link is path with the auth token carried on when the page got it as
-// ?token=, so the images and links of the page work too.
+// Link is path under the base path (when absolute), with the auth token
+// carried on when the page got it as ?token=, so the images and links of
+// the page work too.
 func (p page) Link(path string) string {
+	if strings.HasPrefix(path, "/") {
+		path = p.base + path
+	}
 	if p.token == "" {
 		return path
 	}
@@ -63,7 +68,7 @@ func (p page) Link(path string) string {
 }
 
 // Asset is the URL of a static file, versioned so browsers can cache it.
-func (p page) Asset(name string) string { return "/static/" + name + "?v=" + p.version }
+func (p page) Asset(name string) string { return p.base + "/static/" + name + "?v=" + p.version }
 
 // cameraView is a camera as the pages show it.
 type cameraView struct {
@@ -107,8 +112,8 @@ func stateName(s camstreamv1.CameraState) string {
 }
 
 func (s *Server) newPage(c *gin.Context, title string) page {
-	p := page{Title: title, version: s.version}
-	if s.cfg.AuthToken != "" {
+	p := page{Title: title, version: s.version, base: s.cfg.BasePath}
+	if s.authOn() {
 		p.token = c.Query("token")
 	}
 	return p
@@ -140,7 +145,7 @@ func streamURL(p page, cams []cameraView, fps float64) string {
 // livePage renders a page of every camera with live pictures at fps, all
 // on one multiplexed stream (of the first maxStreamCameras cameras).
 func (s *Server) livePage(c *gin.Context, name, title string, fps float64) {
-	cams, err := s.catalog.Cameras()
+	cams, err := s.cameras(c)
 	if err != nil {
 		s.failCamera(c, "", err)
 		return
@@ -174,6 +179,9 @@ func (s *Server) gridPage(c *gin.Context) {
 
 func (s *Server) cameraPage(c *gin.Context) {
 	id := c.Param("id")
+	if s.hidden(c, id) {
+		return
+	}
 	cam, err := s.catalog.Camera(c.Request.Context(), id)
 	if cam == nil {
 		s.failCamera(c, id, err)
@@ -192,7 +200,7 @@ func (s *Server) cameraPage(c *gin.Context) {
 }
 
 func (s *Server) apiCameras(c *gin.Context) {
-	cams, err := s.catalog.Cameras()
+	cams, err := s.cameras(c)
 	if err != nil {
 		s.failCamera(c, "", err)
 		return
@@ -211,6 +219,9 @@ func (s *Server) apiCameras(c *gin.Context) {
 // camera has viewers here, otherwise one from the capture.
 func (s *Server) snapshot(c *gin.Context) {
 	id := c.Param("id")
+	if s.hidden(c, id) {
+		return
+	}
 	width, ok := s.widthParam(c)
 	if !ok {
 		return

@@ -18,9 +18,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/camstream/camstream/services/edge/internal/access"
 	"github.com/camstream/camstream/services/edge/internal/catalog"
 	"github.com/camstream/camstream/services/edge/internal/hub"
 	"github.com/camstream/camstream/services/edge/internal/metrics"
+	"github.com/camstream/camstream/services/edge/internal/status"
 )
 
 //go:embed templates static
@@ -28,14 +30,23 @@ var assets embed.FS
 
 // Config configures the HTTP side.
 type Config struct {
-	// AuthToken, when set, is needed to view anything but health and metrics.
+	// AuthToken, when set, is needed to view anything but health and
+	// metrics, and sees every camera.
 	AuthToken string
+	// Access, when set, returns the access file's current tokens, each of
+	// which sees only its cameras.
+	Access func() *access.Table
+	// BasePath is the path prefix a reverse proxy serves the edge under,
+	// like /cams ("" for none); see BasePath.
+	BasePath string
 	// MaxViewers caps the open streams of this process; 0 means no cap.
 	MaxViewers int
 	// WriteTimeout bounds a write to a viewer: a write stalled for this
 	// long is abandoned and the viewer dropped; any write is given at least
 	// half of it. 0 means 10 s.
 	WriteTimeout time.Duration
+	// Status, when set, holds the cameras' last minutes for /status.
+	Status *status.Recorder
 	// ListFPS and GridFPS are the frame rates of the list's thumbnails and
 	// the grid's tiles; 0 means 5 and 15.
 	ListFPS, GridFPS float64
@@ -119,6 +130,9 @@ func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
+	// gin's trailing-slash redirects know nothing of a base path: under
+	// one, such a path is simply not found.
+	e.RedirectTrailingSlash = s.cfg.BasePath == ""
 	_ = e.SetTrustedProxies(nil) // the client is the peer, not a header
 	e.Use(s.recovery, s.accessLog, securityHeaders, s.limitRequest)
 
@@ -136,6 +150,8 @@ func (s *Server) routes() *gin.Engine {
 	view.GET("/cameras/:id/snapshot.jpg", s.snapshot)
 	view.GET("/streams.mjpeg", s.multiStream)
 	view.GET("/api/cameras", s.apiCameras)
+	view.GET("/status", s.statusPage)
+	view.GET("/api/status", s.apiStatus)
 	view.GET("/cam", s.seedPage)
 	view.GET("/video_feed", s.seedStream)
 
@@ -145,7 +161,12 @@ func (s *Server) routes() *gin.Engine {
 }
 
 // Handler is the server's http.Handler.
-func (s *Server) Handler() http.Handler { return s.engine }
+func (s *Server) Handler() http.Handler {
+	if s.cfg.BasePath == "" {
+		return s.engine
+	}
+	return s.underBasePath(s.engine)
+}
 
 // Drain turns readiness off and ends every stream; new streams are refused.
 func (s *Server) Drain() {

@@ -37,8 +37,9 @@ func (s *Server) seedPage(c *gin.Context) {
 	if !ok {
 		return
 	}
-	// Relative, so that it holds under a reverse proxy's path prefix.
-	c.Redirect(http.StatusFound, s.newPage(c, "").Link("cameras/"+url.PathEscape(id)))
+	// Under the base path: http.Redirect would resolve a relative one
+	// against the path the edge got, which a proxy may have shortened.
+	c.Redirect(http.StatusFound, s.newPage(c, "").Link("/cameras/"+url.PathEscape(id)))
 }
 
 // seedCamera is the camera ?no=N names: the N-th (1-based, default 1). It
@@ -53,7 +54,7 @@ func (s *Server) seedCamera(c *gin.Context) (string, bool) {
 			return "", false
 		}
 	}
-	cams, err := s.catalog.Cameras()
+	cams, err := s.cameras(c)
 	if err != nil {
 		s.failCamera(c, "", err)
 		return "", false
@@ -78,7 +79,7 @@ func (s *Server) streamCamera(c *gin.Context, pick func() (string, bool)) {
 		return
 	}
 	id, ok := pick()
-	if !ok {
+	if !ok || s.hidden(c, id) {
 		return
 	}
 	if _, err := s.catalog.Camera(c.Request.Context(), id); err != nil {
@@ -105,7 +106,7 @@ func (s *Server) multiStream(c *gin.Context) {
 	if v := c.Query("cameras"); v != "" {
 		ids = strings.Split(v, ",")
 	} else {
-		cams, err := s.catalog.Cameras()
+		cams, err := s.cameras(c)
 		if err != nil {
 			s.failCamera(c, "", err)
 			return
@@ -125,6 +126,9 @@ func (s *Server) multiStream(c *gin.Context) {
 			return
 		}
 		seen[id] = true
+		if s.hidden(c, id) {
+			return
+		}
 		if _, err := s.catalog.Camera(c.Request.Context(), id); err != nil && !errors.Is(err, catalog.ErrUnavailable) {
 			s.failCamera(c, id, err)
 			return
