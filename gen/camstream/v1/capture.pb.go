@@ -110,6 +110,9 @@ type Camera struct {
 	MaxFps float64 `protobuf:"fixed64,11,opt,name=max_fps,json=maxFps,proto3" json:"max_fps,omitempty"`
 	// Capture time of the newest frame, unset before the first.
 	LastFrameTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=last_frame_time,json=lastFrameTime,proto3" json:"last_frame_time,omitempty"`
+	// Smaller sizes being encoded now besides the full size, one per width
+	// on the ladder that someone watches, narrowest first.
+	Sizes []*FrameSize `protobuf:"bytes,13,rep,name=sizes,proto3" json:"sizes,omitempty"`
 	// Times the source was lost and reopening began, since capture started.
 	Reconnects    uint64 `protobuf:"varint,16,opt,name=reconnects,proto3" json:"reconnects,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -230,9 +233,80 @@ func (x *Camera) GetLastFrameTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Camera) GetSizes() []*FrameSize {
+	if x != nil {
+		return x.Sizes
+	}
+	return nil
+}
+
 func (x *Camera) GetReconnects() uint64 {
 	if x != nil {
 		return x.Reconnects
+	}
+	return 0
+}
+
+// FrameSize is one smaller size of a camera's frames in flight.
+type FrameSize struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Width on the ladder (160, 320, 480, 640, 960, 1280, 1920).
+	Width int32 `protobuf:"varint,1,opt,name=width,proto3" json:"width,omitempty"`
+	// Height of the frames at this width, 0 until the first.
+	Height int32 `protobuf:"varint,2,opt,name=height,proto3" json:"height,omitempty"`
+	// Number of StreamFrames calls open at this width.
+	Subscribers   int32 `protobuf:"varint,3,opt,name=subscribers,proto3" json:"subscribers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FrameSize) Reset() {
+	*x = FrameSize{}
+	mi := &file_camstream_v1_capture_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FrameSize) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FrameSize) ProtoMessage() {}
+
+func (x *FrameSize) ProtoReflect() protoreflect.Message {
+	mi := &file_camstream_v1_capture_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FrameSize.ProtoReflect.Descriptor instead.
+func (*FrameSize) Descriptor() ([]byte, []int) {
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *FrameSize) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *FrameSize) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *FrameSize) GetSubscribers() int32 {
+	if x != nil {
+		return x.Subscribers
 	}
 	return 0
 }
@@ -253,7 +327,7 @@ type Frame struct {
 
 func (x *Frame) Reset() {
 	*x = Frame{}
-	mi := &file_camstream_v1_capture_proto_msgTypes[1]
+	mi := &file_camstream_v1_capture_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -265,7 +339,7 @@ func (x *Frame) String() string {
 func (*Frame) ProtoMessage() {}
 
 func (x *Frame) ProtoReflect() protoreflect.Message {
-	mi := &file_camstream_v1_capture_proto_msgTypes[1]
+	mi := &file_camstream_v1_capture_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -278,7 +352,7 @@ func (x *Frame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Frame.ProtoReflect.Descriptor instead.
 func (*Frame) Descriptor() ([]byte, []int) {
-	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{1}
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Frame) GetCameraId() string {
@@ -331,7 +405,7 @@ type ListCamerasRequest struct {
 
 func (x *ListCamerasRequest) Reset() {
 	*x = ListCamerasRequest{}
-	mi := &file_camstream_v1_capture_proto_msgTypes[2]
+	mi := &file_camstream_v1_capture_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -343,7 +417,7 @@ func (x *ListCamerasRequest) String() string {
 func (*ListCamerasRequest) ProtoMessage() {}
 
 func (x *ListCamerasRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_camstream_v1_capture_proto_msgTypes[2]
+	mi := &file_camstream_v1_capture_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -356,7 +430,7 @@ func (x *ListCamerasRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCamerasRequest.ProtoReflect.Descriptor instead.
 func (*ListCamerasRequest) Descriptor() ([]byte, []int) {
-	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{2}
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{3}
 }
 
 type ListCamerasResponse struct {
@@ -368,7 +442,7 @@ type ListCamerasResponse struct {
 
 func (x *ListCamerasResponse) Reset() {
 	*x = ListCamerasResponse{}
-	mi := &file_camstream_v1_capture_proto_msgTypes[3]
+	mi := &file_camstream_v1_capture_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -380,7 +454,7 @@ func (x *ListCamerasResponse) String() string {
 func (*ListCamerasResponse) ProtoMessage() {}
 
 func (x *ListCamerasResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_camstream_v1_capture_proto_msgTypes[3]
+	mi := &file_camstream_v1_capture_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -393,7 +467,7 @@ func (x *ListCamerasResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCamerasResponse.ProtoReflect.Descriptor instead.
 func (*ListCamerasResponse) Descriptor() ([]byte, []int) {
-	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{3}
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListCamerasResponse) GetCameras() []*Camera {
@@ -407,14 +481,19 @@ type StreamFramesRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	CameraId string                 `protobuf:"bytes,1,opt,name=camera_id,json=cameraId,proto3" json:"camera_id,omitempty"`
 	// Caps this subscriber's rate; 0 means every frame.
-	MaxFps        float64 `protobuf:"fixed64,2,opt,name=max_fps,json=maxFps,proto3" json:"max_fps,omitempty"`
+	MaxFps float64 `protobuf:"fixed64,2,opt,name=max_fps,json=maxFps,proto3" json:"max_fps,omitempty"`
+	// Wanted width in pixels, snapped down to the ladder 160, 320, 480, 640,
+	// 960, 1280, 1920 (below 160: 160) and never above the camera's own
+	// size; the height keeps the aspect ratio. 0 means the full size;
+	// negative is INVALID_ARGUMENT.
+	Width         int32 `protobuf:"varint,3,opt,name=width,proto3" json:"width,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StreamFramesRequest) Reset() {
 	*x = StreamFramesRequest{}
-	mi := &file_camstream_v1_capture_proto_msgTypes[4]
+	mi := &file_camstream_v1_capture_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +505,7 @@ func (x *StreamFramesRequest) String() string {
 func (*StreamFramesRequest) ProtoMessage() {}
 
 func (x *StreamFramesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_camstream_v1_capture_proto_msgTypes[4]
+	mi := &file_camstream_v1_capture_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +518,7 @@ func (x *StreamFramesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamFramesRequest.ProtoReflect.Descriptor instead.
 func (*StreamFramesRequest) Descriptor() ([]byte, []int) {
-	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{4}
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StreamFramesRequest) GetCameraId() string {
@@ -456,6 +535,13 @@ func (x *StreamFramesRequest) GetMaxFps() float64 {
 	return 0
 }
 
+func (x *StreamFramesRequest) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
 type StreamFramesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Frame         *Frame                 `protobuf:"bytes,1,opt,name=frame,proto3" json:"frame,omitempty"`
@@ -465,7 +551,7 @@ type StreamFramesResponse struct {
 
 func (x *StreamFramesResponse) Reset() {
 	*x = StreamFramesResponse{}
-	mi := &file_camstream_v1_capture_proto_msgTypes[5]
+	mi := &file_camstream_v1_capture_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +563,7 @@ func (x *StreamFramesResponse) String() string {
 func (*StreamFramesResponse) ProtoMessage() {}
 
 func (x *StreamFramesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_camstream_v1_capture_proto_msgTypes[5]
+	mi := &file_camstream_v1_capture_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +576,7 @@ func (x *StreamFramesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamFramesResponse.ProtoReflect.Descriptor instead.
 func (*StreamFramesResponse) Descriptor() ([]byte, []int) {
-	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{5}
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StreamFramesResponse) GetFrame() *Frame {
@@ -501,15 +587,17 @@ func (x *StreamFramesResponse) GetFrame() *Frame {
 }
 
 type GetSnapshotRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CameraId      string                 `protobuf:"bytes,1,opt,name=camera_id,json=cameraId,proto3" json:"camera_id,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	CameraId string                 `protobuf:"bytes,1,opt,name=camera_id,json=cameraId,proto3" json:"camera_id,omitempty"`
+	// Wanted width, as in StreamFramesRequest.
+	Width         int32 `protobuf:"varint,2,opt,name=width,proto3" json:"width,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetSnapshotRequest) Reset() {
 	*x = GetSnapshotRequest{}
-	mi := &file_camstream_v1_capture_proto_msgTypes[6]
+	mi := &file_camstream_v1_capture_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -521,7 +609,7 @@ func (x *GetSnapshotRequest) String() string {
 func (*GetSnapshotRequest) ProtoMessage() {}
 
 func (x *GetSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_camstream_v1_capture_proto_msgTypes[6]
+	mi := &file_camstream_v1_capture_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -534,7 +622,7 @@ func (x *GetSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*GetSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{6}
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetSnapshotRequest) GetCameraId() string {
@@ -542,6 +630,13 @@ func (x *GetSnapshotRequest) GetCameraId() string {
 		return x.CameraId
 	}
 	return ""
+}
+
+func (x *GetSnapshotRequest) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
 }
 
 type GetSnapshotResponse struct {
@@ -553,7 +648,7 @@ type GetSnapshotResponse struct {
 
 func (x *GetSnapshotResponse) Reset() {
 	*x = GetSnapshotResponse{}
-	mi := &file_camstream_v1_capture_proto_msgTypes[7]
+	mi := &file_camstream_v1_capture_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -565,7 +660,7 @@ func (x *GetSnapshotResponse) String() string {
 func (*GetSnapshotResponse) ProtoMessage() {}
 
 func (x *GetSnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_camstream_v1_capture_proto_msgTypes[7]
+	mi := &file_camstream_v1_capture_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -578,7 +673,7 @@ func (x *GetSnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSnapshotResponse.ProtoReflect.Descriptor instead.
 func (*GetSnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{7}
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetSnapshotResponse) GetFrame() *Frame {
@@ -592,7 +687,7 @@ var File_camstream_v1_capture_proto protoreflect.FileDescriptor
 
 const file_camstream_v1_capture_proto_rawDesc = "" +
 	"\n" +
-	"\x1acamstream/v1/capture.proto\x12\fcamstream.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x90\x03\n" +
+	"\x1acamstream/v1/capture.proto\x12\fcamstream.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x03\n" +
 	"\x06Camera\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
@@ -607,10 +702,15 @@ const file_camstream_v1_capture_proto_rawDesc = "" +
 	"\vsubscribers\x18\n" +
 	" \x01(\x05R\vsubscribers\x12\x17\n" +
 	"\amax_fps\x18\v \x01(\x01R\x06maxFps\x12B\n" +
-	"\x0flast_frame_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\rlastFrameTime\x12\x1e\n" +
+	"\x0flast_frame_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\rlastFrameTime\x12-\n" +
+	"\x05sizes\x18\r \x03(\v2\x17.camstream.v1.FrameSizeR\x05sizes\x12\x1e\n" +
 	"\n" +
 	"reconnects\x18\x10 \x01(\x04R\n" +
-	"reconnects\"\xb5\x01\n" +
+	"reconnects\"[\n" +
+	"\tFrameSize\x12\x14\n" +
+	"\x05width\x18\x01 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\x02 \x01(\x05R\x06height\x12 \n" +
+	"\vsubscribers\x18\x03 \x01(\x05R\vsubscribers\"\xb5\x01\n" +
 	"\x05Frame\x12\x1b\n" +
 	"\tcamera_id\x18\x01 \x01(\tR\bcameraId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x12\n" +
@@ -621,14 +721,16 @@ const file_camstream_v1_capture_proto_rawDesc = "" +
 	"capturedAt\"\x14\n" +
 	"\x12ListCamerasRequest\"E\n" +
 	"\x13ListCamerasResponse\x12.\n" +
-	"\acameras\x18\x01 \x03(\v2\x14.camstream.v1.CameraR\acameras\"K\n" +
+	"\acameras\x18\x01 \x03(\v2\x14.camstream.v1.CameraR\acameras\"a\n" +
 	"\x13StreamFramesRequest\x12\x1b\n" +
 	"\tcamera_id\x18\x01 \x01(\tR\bcameraId\x12\x17\n" +
-	"\amax_fps\x18\x02 \x01(\x01R\x06maxFps\"A\n" +
+	"\amax_fps\x18\x02 \x01(\x01R\x06maxFps\x12\x14\n" +
+	"\x05width\x18\x03 \x01(\x05R\x05width\"A\n" +
 	"\x14StreamFramesResponse\x12)\n" +
-	"\x05frame\x18\x01 \x01(\v2\x13.camstream.v1.FrameR\x05frame\"1\n" +
+	"\x05frame\x18\x01 \x01(\v2\x13.camstream.v1.FrameR\x05frame\"G\n" +
 	"\x12GetSnapshotRequest\x12\x1b\n" +
-	"\tcamera_id\x18\x01 \x01(\tR\bcameraId\"@\n" +
+	"\tcamera_id\x18\x01 \x01(\tR\bcameraId\x12\x14\n" +
+	"\x05width\x18\x02 \x01(\x05R\x05width\"@\n" +
 	"\x13GetSnapshotResponse\x12)\n" +
 	"\x05frame\x18\x01 \x01(\v2\x13.camstream.v1.FrameR\x05frame*\xb1\x01\n" +
 	"\vCameraState\x12\x1c\n" +
@@ -656,37 +758,39 @@ func file_camstream_v1_capture_proto_rawDescGZIP() []byte {
 }
 
 var file_camstream_v1_capture_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_camstream_v1_capture_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_camstream_v1_capture_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_camstream_v1_capture_proto_goTypes = []any{
 	(CameraState)(0),              // 0: camstream.v1.CameraState
 	(*Camera)(nil),                // 1: camstream.v1.Camera
-	(*Frame)(nil),                 // 2: camstream.v1.Frame
-	(*ListCamerasRequest)(nil),    // 3: camstream.v1.ListCamerasRequest
-	(*ListCamerasResponse)(nil),   // 4: camstream.v1.ListCamerasResponse
-	(*StreamFramesRequest)(nil),   // 5: camstream.v1.StreamFramesRequest
-	(*StreamFramesResponse)(nil),  // 6: camstream.v1.StreamFramesResponse
-	(*GetSnapshotRequest)(nil),    // 7: camstream.v1.GetSnapshotRequest
-	(*GetSnapshotResponse)(nil),   // 8: camstream.v1.GetSnapshotResponse
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*FrameSize)(nil),             // 2: camstream.v1.FrameSize
+	(*Frame)(nil),                 // 3: camstream.v1.Frame
+	(*ListCamerasRequest)(nil),    // 4: camstream.v1.ListCamerasRequest
+	(*ListCamerasResponse)(nil),   // 5: camstream.v1.ListCamerasResponse
+	(*StreamFramesRequest)(nil),   // 6: camstream.v1.StreamFramesRequest
+	(*StreamFramesResponse)(nil),  // 7: camstream.v1.StreamFramesResponse
+	(*GetSnapshotRequest)(nil),    // 8: camstream.v1.GetSnapshotRequest
+	(*GetSnapshotResponse)(nil),   // 9: camstream.v1.GetSnapshotResponse
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
 }
 var file_camstream_v1_capture_proto_depIdxs = []int32{
-	0, // 0: camstream.v1.Camera.state:type_name -> camstream.v1.CameraState
-	9, // 1: camstream.v1.Camera.last_frame_time:type_name -> google.protobuf.Timestamp
-	9, // 2: camstream.v1.Frame.captured_at:type_name -> google.protobuf.Timestamp
-	1, // 3: camstream.v1.ListCamerasResponse.cameras:type_name -> camstream.v1.Camera
-	2, // 4: camstream.v1.StreamFramesResponse.frame:type_name -> camstream.v1.Frame
-	2, // 5: camstream.v1.GetSnapshotResponse.frame:type_name -> camstream.v1.Frame
-	3, // 6: camstream.v1.CaptureService.ListCameras:input_type -> camstream.v1.ListCamerasRequest
-	5, // 7: camstream.v1.CaptureService.StreamFrames:input_type -> camstream.v1.StreamFramesRequest
-	7, // 8: camstream.v1.CaptureService.GetSnapshot:input_type -> camstream.v1.GetSnapshotRequest
-	4, // 9: camstream.v1.CaptureService.ListCameras:output_type -> camstream.v1.ListCamerasResponse
-	6, // 10: camstream.v1.CaptureService.StreamFrames:output_type -> camstream.v1.StreamFramesResponse
-	8, // 11: camstream.v1.CaptureService.GetSnapshot:output_type -> camstream.v1.GetSnapshotResponse
-	9, // [9:12] is the sub-list for method output_type
-	6, // [6:9] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	0,  // 0: camstream.v1.Camera.state:type_name -> camstream.v1.CameraState
+	10, // 1: camstream.v1.Camera.last_frame_time:type_name -> google.protobuf.Timestamp
+	2,  // 2: camstream.v1.Camera.sizes:type_name -> camstream.v1.FrameSize
+	10, // 3: camstream.v1.Frame.captured_at:type_name -> google.protobuf.Timestamp
+	1,  // 4: camstream.v1.ListCamerasResponse.cameras:type_name -> camstream.v1.Camera
+	3,  // 5: camstream.v1.StreamFramesResponse.frame:type_name -> camstream.v1.Frame
+	3,  // 6: camstream.v1.GetSnapshotResponse.frame:type_name -> camstream.v1.Frame
+	4,  // 7: camstream.v1.CaptureService.ListCameras:input_type -> camstream.v1.ListCamerasRequest
+	6,  // 8: camstream.v1.CaptureService.StreamFrames:input_type -> camstream.v1.StreamFramesRequest
+	8,  // 9: camstream.v1.CaptureService.GetSnapshot:input_type -> camstream.v1.GetSnapshotRequest
+	5,  // 10: camstream.v1.CaptureService.ListCameras:output_type -> camstream.v1.ListCamerasResponse
+	7,  // 11: camstream.v1.CaptureService.StreamFrames:output_type -> camstream.v1.StreamFramesResponse
+	9,  // 12: camstream.v1.CaptureService.GetSnapshot:output_type -> camstream.v1.GetSnapshotResponse
+	10, // [10:13] is the sub-list for method output_type
+	7,  // [7:10] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_camstream_v1_capture_proto_init() }
@@ -700,7 +804,7 @@ func file_camstream_v1_capture_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_camstream_v1_capture_proto_rawDesc), len(file_camstream_v1_capture_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

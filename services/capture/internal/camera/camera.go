@@ -78,9 +78,10 @@ type Status struct {
 	LastError     string
 	OnDemand      bool
 	Subscribers   int
-	LastFrameTime time.Time // zero before the first frame
-	Frames        uint64    // frames published since start
-	Reconnects    uint64    // times the source was lost
+	LastFrameTime time.Time    // zero before the first frame
+	Frames        uint64       // frames published since start
+	Reconnects    uint64       // times the source was lost
+	Sizes         []SizeStatus // smaller sizes watched since start, narrowest first
 }
 
 // Camera is one camera and its capture loop. Its hub, and so its
@@ -95,7 +96,12 @@ type Camera struct {
 	life   context.Context
 	remove context.CancelFunc
 
-	subs      atomic.Int32
+	subs atomic.Int32
+	// sizes holds every smaller size watched since start (at most the
+	// ladder's steps), watched the ones the capture loop encodes now.
+	sizesMu   sync.Mutex
+	sizes     map[int]*sized
+	watched   atomic.Pointer[[]*sized]
 	lastLeave atomic.Int64 // UnixNano of the last subscriber leaving
 	wake      chan struct{}
 
@@ -237,7 +243,7 @@ func (c *Camera) Status() Status {
 		State: c.state, Width: c.width, Height: c.height, FPS: fps,
 		MaxFPS: c.cfg.FPS, LastError: c.lastErr, OnDemand: c.cfg.OnDemand,
 		Subscribers: int(c.subs.Load()), LastFrameTime: c.lastFrame,
-		Frames: c.frames, Reconnects: c.reconnects,
+		Frames: c.frames, Reconnects: c.reconnects, Sizes: c.sizeStatuses(),
 	}
 }
 

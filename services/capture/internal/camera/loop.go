@@ -114,9 +114,11 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 		src = nil
 		return 0, err
 	}
-	img, resized := gocv.NewMat(), gocv.NewMat()
+	img, resized, small, scratch := gocv.NewMat(), gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
 	defer img.Close()
 	defer resized.Close()
+	defer small.Close()
+	defer scratch.Close()
 	var reads readClock
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	var watcher sync.WaitGroup
@@ -140,16 +142,7 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 		if !pacer.Allow(now) {
 			continue
 		}
-		out := img
-		if w := cfg.Width; w > 0 && img.Cols() != w {
-			h := int(math.Round(float64(img.Rows()) * float64(w) / float64(img.Cols())))
-			interp := gocv.InterpolationArea // best for shrinking
-			if w > img.Cols() {
-				interp = gocv.InterpolationLinear
-			}
-			gocv.Resize(img, &resized, image.Pt(w, max(h, 1)), 0, 0, interp)
-			out = resized
-		}
+		out := fit(img, &resized, cfg.Width)
 		start := time.Now()
 		jpeg, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, out, params)
 		encode := time.Since(start)
@@ -165,7 +158,25 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 		if c.opts.Observer != nil {
 			c.opts.Observer.FrameEncoded(c.id, encode, len(jpeg))
 		}
+		if err := c.encodeSizes(out, f, params, &small, &scratch); err != nil {
+			return 0, err
+		}
 	}
+}
+
+// fit returns img resized to the configured width w into resized, keeping
+// the aspect ratio, or img itself when w is 0 or its width already.
+func fit(img gocv.Mat, resized *gocv.Mat, w int) gocv.Mat {
+	if w <= 0 || img.Cols() == w {
+		return img
+	}
+	h := int(math.Round(float64(img.Rows()) * float64(w) / float64(img.Cols())))
+	interp := gocv.InterpolationArea // best for shrinking
+	if w > img.Cols() {
+		interp = gocv.InterpolationLinear
+	}
+	gocv.Resize(img, resized, image.Pt(w, max(h, 1)), 0, 0, interp)
+	return *resized
 }
 
 // wanted reports whether an on-demand camera should be open: it has

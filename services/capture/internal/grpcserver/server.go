@@ -141,22 +141,25 @@ func (s *Server) StreamFrames(req *camstreamv1.StreamFramesRequest, stream grpc.
 	if maxFPS < 0 || math.IsNaN(maxFPS) || math.IsInf(maxFPS, 0) {
 		return status.Errorf(codes.InvalidArgument, "max_fps: %v is not a frame rate (want >= 0, 0 = every frame)", maxFPS)
 	}
-	release := cam.Subscribe()
+	feed, release, err := cam.SubscribeWidth(int(req.GetWidth()))
+	if err != nil {
+		return status.Errorf(codes.InvalidArgument, "width: %v", err)
+	}
 	defer release()
 	ctx, cancel := s.callContext(stream.Context(), cam)
 	defer cancel()
 
-	wire, releaseWire := s.wire.acquire(cam.ID())
+	wire, releaseWire := s.wire.acquire(cam.ID(), feed.Width)
 	defer releaseWire()
 	pacer := pace.New(maxFPS)
 	var last uint64
-	f, fresh := cam.Latest() // a streaming camera's current frame goes out at once
+	f, fresh := feed.Latest() // a streaming camera's current frame goes out at once
 	if !fresh && f != nil {
 		last, f = f.Seq, nil
 	}
 	for {
 		if f == nil {
-			if f, err = cam.Next(ctx, last); err != nil {
+			if f, err = feed.Next(ctx, last); err != nil {
 				return s.endErr(stream.Context(), cam)
 			}
 		}
@@ -179,13 +182,23 @@ func (s *Server) GetSnapshot(ctx context.Context, req *camstreamv1.GetSnapshotRe
 	if err != nil {
 		return nil, err
 	}
-	f, fresh := cam.Latest()
-	if !fresh && cam.State() == camera.StateFailed {
-		return nil, unavailable(cam)
+	if req.GetWidth() < 0 {
+		return nil, status.Errorf(codes.InvalidArgument, "width: %d is negative (want 0 for the full size, or pixels)", req.GetWidth())
 	}
+	if cam.State() == camera.StateFailed {
+		if _, fresh := cam.Latest(); !fresh {
+			return nil, unavailable(cam)
+		}
+	}
+	// Subscribing to the size before looking at its frame keeps the size
+	// encoded while the call waits for one.
+	feed, release, err := cam.SubscribeWidth(int(req.GetWidth()))
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "width: %v", err)
+	}
+	defer release()
+	f, fresh := feed.Latest()
 	if !fresh {
-		release := cam.Subscribe()
-		defer release()
 		call, cancel := s.callContext(ctx, cam)
 		defer cancel()
 		wait, cancelWait := context.WithTimeout(call, s.snapshotTimeout)
@@ -194,7 +207,7 @@ func (s *Server) GetSnapshot(ctx context.Context, req *camstreamv1.GetSnapshotRe
 		if f != nil {
 			after = f.Seq
 		}
-		if f, err = cam.Next(wait, after); err != nil {
+		if f, err = feed.Next(wait, after); err != nil {
 			if call.Err() != nil {
 				return nil, s.endErr(ctx, cam)
 			}
@@ -278,6 +291,13 @@ func cameraProto(st camera.Status) *camstreamv1.Camera {
 	}
 	if !st.LastFrameTime.IsZero() {
 		c.LastFrameTime = timestamppb.New(st.LastFrameTime)
+	}
+	for _, z := range st.Sizes {
+		// A size not below the camera's own is served its full frames.
+		if z.Subscribers > 0 && (st.Width == 0 || z.Width < st.Width) {
+			c.Sizes = append(c.Sizes, &camstreamv1.FrameSize{
+				Width: int32(z.Width), Height: int32(z.Height), Subscribers: int32(z.Subscribers)})
+		}
 	}
 	return c
 }

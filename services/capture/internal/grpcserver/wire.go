@@ -12,6 +12,7 @@ import (
 // however many streams carry it.
 type wireCache struct {
 	cameraID string
+	width    int // ladder width, 0 = full size
 	refs     int // streams using it; guarded by wireCaches.mu
 	cur      atomic.Pointer[wireEntry]
 }
@@ -42,31 +43,39 @@ func (c *wireCache) get(f *hub.Frame) *encodedFrame {
 	return e.wire
 }
 
-// wireCaches holds a wireCache for every camera that has streams, and
-// drops it (with the frame it holds) when the last one ends.
-type wireCaches struct {
-	mu sync.Mutex
-	m  map[string]*wireCache
+// wireKey names one size of one camera.
+type wireKey struct {
+	cameraID string
+	width    int
 }
 
-// acquire returns the camera's cache and the func that releases it.
-func (w *wireCaches) acquire(cameraID string) (*wireCache, func()) {
+// wireCaches holds a wireCache for every camera and size that has
+// streams, and drops it (with the frame it holds) when the last one ends.
+type wireCaches struct {
+	mu sync.Mutex
+	m  map[wireKey]*wireCache
+}
+
+// acquire returns the cache of the camera at width (0 = full size) and the
+// func that releases it.
+func (w *wireCaches) acquire(cameraID string, width int) (*wireCache, func()) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.m == nil {
-		w.m = make(map[string]*wireCache)
+		w.m = make(map[wireKey]*wireCache)
 	}
-	c := w.m[cameraID]
+	k := wireKey{cameraID, width}
+	c := w.m[k]
 	if c == nil {
-		c = &wireCache{cameraID: cameraID}
-		w.m[cameraID] = c
+		c = &wireCache{cameraID: cameraID, width: width}
+		w.m[k] = c
 	}
 	c.refs++
 	return c, func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		if c.refs--; c.refs == 0 {
-			delete(w.m, cameraID)
+			delete(w.m, k)
 		}
 	}
 }

@@ -38,8 +38,8 @@ func TestWireCacheEncodesEachFrameOnce(t *testing.T) {
 // A camera's cache lives while it has streams.
 func TestWireCachesDropTheirFrameWithTheLastStream(t *testing.T) {
 	var w wireCaches
-	a, releaseA := w.acquire("cam")
-	b, releaseB := w.acquire("cam")
+	a, releaseA := w.acquire("cam", 0)
+	b, releaseB := w.acquire("cam", 0)
 	if a != b {
 		t.Fatal("two streams of one camera got different caches")
 	}
@@ -47,5 +47,22 @@ func TestWireCachesDropTheirFrameWithTheLastStream(t *testing.T) {
 	releaseB()
 	if len(w.m) != 0 {
 		t.Errorf("caches after the last stream ended: %d, want 0", len(w.m))
+	}
+}
+
+// Each size of a camera has a cache of its own.
+func TestWireCachesAreKeyedBySize(t *testing.T) {
+	var w wireCaches
+	full, releaseFull := w.acquire("cam", 0)
+	defer releaseFull()
+	small, releaseSmall := w.acquire("cam", 320)
+	defer releaseSmall()
+	if full == small {
+		t.Fatal("the full size and width 320 share a cache, want one each")
+	}
+	if again, release := w.acquire("cam", 320); again != small {
+		t.Error("two streams of width 320 got different caches")
+	} else {
+		release()
 	}
 }

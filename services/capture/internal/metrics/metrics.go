@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -97,6 +98,7 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 type cameraCollector struct {
 	statuses                                    func() []camera.Status
 	frames, reconnects, state, subscribers, fps *prometheus.Desc
+	sizeFrames, sizeSubscribers                 *prometheus.Desc
 }
 
 func newCameraCollector(statuses func() []camera.Status) *cameraCollector {
@@ -110,6 +112,11 @@ func newCameraCollector(statuses func() []camera.Status) *cameraCollector {
 			"1 for the camera's current state, 0 for the others.", []string{"camera", "state"}, nil),
 		subscribers: prometheus.NewDesc("camstream_capture_subscribers",
 			"Open StreamFrames calls for the camera.", []string{"camera"}, nil),
+		sizeFrames: prometheus.NewDesc("camstream_capture_size_frames_total",
+			"Frames resized and encoded at a smaller width of the ladder, once each for every subscriber of that width.",
+			[]string{"camera", "width"}, nil),
+		sizeSubscribers: prometheus.NewDesc("camstream_capture_size_subscribers",
+			"Open StreamFrames and GetSnapshot calls for the camera at a smaller width.", []string{"camera", "width"}, nil),
 		fps: prometheus.NewDesc("camstream_capture_camera_fps",
 			"Frames per second the camera delivered over the last few seconds.", []string{"camera"}, nil),
 	}
@@ -120,6 +127,8 @@ func (c *cameraCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.reconnects
 	ch <- c.state
 	ch <- c.subscribers
+	ch <- c.sizeFrames
+	ch <- c.sizeSubscribers
 	ch <- c.fps
 }
 
@@ -135,6 +144,11 @@ func (c *cameraCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, v, st.ID, s.String())
 		}
 		ch <- prometheus.MustNewConstMetric(c.subscribers, prometheus.GaugeValue, float64(st.Subscribers), st.ID)
+		for _, z := range st.Sizes {
+			w := strconv.Itoa(z.Width)
+			ch <- prometheus.MustNewConstMetric(c.sizeFrames, prometheus.CounterValue, float64(z.Encodes), st.ID, w)
+			ch <- prometheus.MustNewConstMetric(c.sizeSubscribers, prometheus.GaugeValue, float64(z.Subscribers), st.ID, w)
+		}
 		ch <- prometheus.MustNewConstMetric(c.fps, prometheus.GaugeValue, st.FPS, st.ID)
 	}
 }

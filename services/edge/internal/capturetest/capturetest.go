@@ -55,6 +55,9 @@ type Options struct {
 	FPS int
 	// FrameBytes is the size of every JPEG; 0 means 1 KiB.
 	FrameBytes int
+	// Width is every camera's listed width; 0 means 64. Frames asked for at
+	// a smaller width say that width (their bytes stay the same).
+	Width int
 }
 
 // Capture is a fake CaptureService.
@@ -71,6 +74,7 @@ type Capture struct {
 	subs   map[string]int
 	seq    map[string]uint64
 	opened map[string]int
+	widths map[string]int // StreamFrames calls ever made, by camera@width
 }
 
 // Start starts a fake capture called name on n and stops it when the test ends.
@@ -82,7 +86,10 @@ func Start(t testing.TB, n *Network, name string, opts Options) *Capture {
 	if opts.FrameBytes == 0 {
 		opts.FrameBytes = 1 << 10
 	}
-	c := &Capture{name: name, net: n, opts: opts, subs: make(map[string]int), seq: make(map[string]uint64), opened: make(map[string]int)}
+	c := &Capture{name: name, net: n, opts: opts, subs: make(map[string]int), seq: make(map[string]uint64), opened: make(map[string]int), widths: make(map[string]int)}
+	if c.opts.Width == 0 {
+		c.opts.Width = 64
+	}
 	c.Start()
 	t.Cleanup(c.Stop)
 	return c
@@ -139,6 +146,14 @@ func (c *Capture) StreamsOpened(cameraID string) int {
 	return c.opened[cameraID]
 }
 
+// StreamsOpenedAt is the number of StreamFrames calls ever made for a
+// camera at a width (0: full size).
+func (c *Capture) StreamsOpenedAt(cameraID string, width int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.widths[fmt.Sprintf("%s@%d", cameraID, width)]
+}
+
 // SetCameras changes the cameras the capture owns, like a reload of its
 // camera file: open streams of a camera it no longer owns end with
 // NOT_FOUND.
@@ -169,7 +184,7 @@ func (c *Capture) ListCameras(context.Context, *camstreamv1.ListCamerasRequest) 
 			Id:          id,
 			Name:        "Camera " + id,
 			State:       camstreamv1.CameraState_CAMERA_STATE_STREAMING,
-			Width:       64,
+			Width:       int32(c.opts.Width),
 			Height:      48,
 			Fps:         float64(c.opts.FPS),
 			Source:      "test://" + id,
@@ -179,14 +194,17 @@ func (c *Capture) ListCameras(context.Context, *camstreamv1.ListCamerasRequest) 
 	return resp, nil
 }
 
-func (c *Capture) frame(id string) *camstreamv1.Frame {
+func (c *Capture) frame(id string, width int32) *camstreamv1.Frame {
 	c.mu.Lock()
 	c.seq[id]++
 	seq := c.seq[id]
 	c.mu.Unlock()
 	jpeg := make([]byte, c.opts.FrameBytes)
 	copy(jpeg, fmt.Sprintf("\xff\xd8%s %d", id, seq))
-	return &camstreamv1.Frame{CameraId: id, Seq: seq, Jpeg: jpeg, Width: 64, Height: 48, CapturedAt: timestamppb.Now()}
+	if width == 0 {
+		width = int32(c.opts.Width)
+	}
+	return &camstreamv1.Frame{CameraId: id, Seq: seq, Jpeg: jpeg, Width: width, Height: width * 3 / 4, CapturedAt: timestamppb.Now()}
 }
 
 // StreamFrames sends a frame of the camera at the configured rate.
@@ -198,6 +216,7 @@ func (c *Capture) StreamFrames(req *camstreamv1.StreamFramesRequest, stream grpc
 	c.mu.Lock()
 	c.subs[id]++
 	c.opened[id]++
+	c.widths[fmt.Sprintf("%s@%d", id, req.GetWidth())]++
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
@@ -207,7 +226,7 @@ func (c *Capture) StreamFrames(req *camstreamv1.StreamFramesRequest, stream grpc
 	tick := time.NewTicker(time.Second / time.Duration(c.opts.FPS))
 	defer tick.Stop()
 	for {
-		if err := stream.Send(&camstreamv1.StreamFramesResponse{Frame: c.frame(id)}); err != nil {
+		if err := stream.Send(&camstreamv1.StreamFramesResponse{Frame: c.frame(id, req.GetWidth())}); err != nil {
 			return err
 		}
 		select {
@@ -226,7 +245,7 @@ func (c *Capture) GetSnapshot(_ context.Context, req *camstreamv1.GetSnapshotReq
 	if !c.owns(req.GetCameraId()) {
 		return nil, status.Errorf(codes.NotFound, "camera %q not found", req.GetCameraId())
 	}
-	return &camstreamv1.GetSnapshotResponse{Frame: c.frame(req.GetCameraId())}, nil
+	return &camstreamv1.GetSnapshotResponse{Frame: c.frame(req.GetCameraId(), req.GetWidth())}, nil
 }
 
 // WaitFor polls cond every 10 ms until it holds, failing the test after

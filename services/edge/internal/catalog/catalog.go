@@ -24,8 +24,9 @@ type Catalog interface {
 	Cameras() ([]*camstreamv1.Camera, error)
 	// Camera finds one; ErrNotFound or ErrUnavailable.
 	Camera(ctx context.Context, id string) (*camstreamv1.Camera, error)
-	// Snapshot asks the camera's capture for its newest frame.
-	Snapshot(ctx context.Context, id string) (*camstreamv1.Frame, error)
+	// Snapshot asks the camera's capture for its newest frame at ladder
+	// width (0: full size).
+	Snapshot(ctx context.Context, id string, width int) (*camstreamv1.Frame, error)
 	// Ready reports whether a capture answers.
 	Ready() bool
 	// Captures lists the capture addresses and their state.

@@ -27,6 +27,11 @@ type Metrics struct {
 	FrameLatency *prometheus.HistogramVec
 	// Upstreams is the number of open StreamFrames calls per camera.
 	Upstreams *prometheus.GaugeVec
+	// SizeViewers and SizeUpstreams are Viewers and Upstreams of the
+	// smaller sizes, per camera and ladder width (the full size is not
+	// repeated here).
+	SizeViewers   *prometheus.GaugeVec
+	SizeUpstreams *prometheus.GaugeVec
 	// CaptureUp is 1 per capture address that answered the last
 	// ListCameras poll, 0 per one that did not.
 	CaptureUp *prometheus.GaugeVec
@@ -65,6 +70,14 @@ func New() *Metrics {
 			Name: "camstream_edge_upstreams",
 			Help: "Open StreamFrames calls to capture per camera.",
 		}, []string{"camera"}),
+		SizeViewers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "camstream_edge_size_viewers",
+			Help: "Open viewer streams per camera at a smaller width of the ladder.",
+		}, []string{"camera", "width"}),
+		SizeUpstreams: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "camstream_edge_size_upstreams",
+			Help: "Open StreamFrames calls to capture per camera at a smaller width of the ladder.",
+		}, []string{"camera", "width"}),
 		CaptureUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "camstream_edge_capture_up",
 			Help: "1 if the capture at this address answered the last ListCameras poll, else 0.",
@@ -76,7 +89,7 @@ func New() *Metrics {
 	}
 	m.registry.MustRegister(
 		m.Viewers, m.FramesSent, m.BytesSent, m.FramesSkipped, m.FrameLatency, m.Upstreams,
-		m.CaptureUp, m.MaxViewers,
+		m.CaptureUp, m.MaxViewers, m.SizeViewers, m.SizeUpstreams,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"google.golang.org/grpc"
@@ -14,11 +15,13 @@ import (
 	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
 	"github.com/camstream/camstream/services/edge/internal/catalog"
 	"github.com/camstream/camstream/services/edge/internal/hub"
+	"github.com/camstream/camstream/services/edge/internal/size"
 	"github.com/camstream/camstream/services/edge/mjpeg"
 )
 
-// Snapshot returns the camera's newest frame from its capture.
-func (p *Pool) Snapshot(ctx context.Context, id string) (*camstreamv1.Frame, error) {
+// Snapshot returns the camera's newest frame at ladder width (0: full
+// size) from its capture.
+func (p *Pool) Snapshot(ctx context.Context, id string, width int) (*camstreamv1.Frame, error) {
 	if _, err := p.Camera(ctx, id); err != nil {
 		return nil, err
 	}
@@ -28,7 +31,7 @@ func (p *Pool) Snapshot(ctx context.Context, id string) (*camstreamv1.Frame, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	resp, err := c.api.GetSnapshot(ctx, &camstreamv1.GetSnapshotRequest{CameraId: id})
+	resp, err := c.api.GetSnapshot(ctx, &camstreamv1.GetSnapshotRequest{CameraId: id, Width: int32(width)})
 	if err != nil {
 		if status.Code(err) == codes.NotFound {
 			return nil, fmt.Errorf("camera %q: %w", id, catalog.ErrNotFound)
@@ -39,14 +42,16 @@ func (p *Pool) Snapshot(ctx context.Context, id string) (*camstreamv1.Frame, err
 }
 
 // Stream is the hub's source: it keeps one StreamFrames call open to the
-// camera's capture and publishes every frame until ctx ends. When the call
+// camera's capture, at the size its feed key names (see size.Key), and
+// publishes every frame until ctx ends. When the call
 // ends or the capture goes away it reconnects with backoff and jitter,
 // following the camera if it moves to another capture. It returns, ending
 // the camera's feed and so its viewers' streams, when the camera was
 // removed: its capture answers NOT_FOUND and, polled again, no capture
 // lists it.
-func (p *Pool) Stream(ctx context.Context, cameraID string, publish func(*hub.Frame)) {
-	log := p.log.With("camera", cameraID)
+func (p *Pool) Stream(ctx context.Context, key string, publish func(*hub.Frame)) {
+	cameraID, width := size.SplitKey(key)
+	log := p.log.With("camera", cameraID, "width", width)
 	delay := retryDelay{min: 100 * time.Millisecond, max: 3 * time.Second}
 	down := false // a call ended: log the retries quietly until frames flow again
 	for {
@@ -57,7 +62,7 @@ func (p *Pool) Stream(ctx context.Context, cameraID string, publish func(*hub.Fr
 					log.Info("upstream resumed", "capture", c.addr)
 				}
 			}
-			frames, err := p.streamOnce(ctx, c, cameraID, publish, first)
+			frames, err := p.streamOnce(ctx, c, cameraID, width, publish, first)
 			if ctx.Err() != nil {
 				return
 			}
@@ -127,16 +132,22 @@ func reconnected(ctx context.Context, conn *grpc.ClientConn, limit time.Duration
 }
 
 // streamOnce runs one StreamFrames call, calling first at its first frame.
-func (p *Pool) streamOnce(ctx context.Context, c *client, cameraID string, publish func(*hub.Frame), first func()) (frames int, err error) {
+func (p *Pool) streamOnce(ctx context.Context, c *client, cameraID string, width int, publish func(*hub.Frame), first func()) (frames int, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := c.api.StreamFrames(ctx, &camstreamv1.StreamFramesRequest{CameraId: cameraID})
+	req := &camstreamv1.StreamFramesRequest{CameraId: cameraID, Width: int32(width)}
+	stream, err := c.api.StreamFrames(ctx, req)
 	if err != nil {
 		return 0, err
 	}
 	upstreams := p.cfg.Metrics.Upstreams.WithLabelValues(cameraID)
 	upstreams.Inc()
 	defer upstreams.Dec()
+	if width > 0 {
+		sized := p.cfg.Metrics.SizeUpstreams.WithLabelValues(cameraID, strconv.Itoa(width))
+		sized.Inc()
+		defer sized.Dec()
+	}
 	for {
 		resp, err := stream.Recv()
 		if err != nil {

@@ -170,10 +170,10 @@ func TestCameraErrors(t *testing.T) {
 	if got, want := ids(t, p), "a1,b1"; got != want {
 		t.Errorf("cameras with capture-a down = %s, want %s (kept, so viewers wait for it)", got, want)
 	}
-	if _, err := p.Snapshot(ctx, "a1"); !errors.Is(err, catalog.ErrUnavailable) {
+	if _, err := p.Snapshot(ctx, "a1", 0); !errors.Is(err, catalog.ErrUnavailable) {
 		t.Errorf("Snapshot(a1) with its capture down: err = %v, want %v", err, catalog.ErrUnavailable)
 	}
-	if f, err := p.Snapshot(ctx, "b1"); err != nil || f.GetCameraId() != "b1" {
+	if f, err := p.Snapshot(ctx, "b1", 0); err != nil || f.GetCameraId() != "b1" {
 		t.Errorf("Snapshot(b1) = %v, %v; want a frame of b1", f, err)
 	}
 }

@@ -8,6 +8,7 @@ package viewer
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/camstream/camstream/services/edge/internal/hub"
 	"github.com/camstream/camstream/services/edge/internal/metrics"
+	"github.com/camstream/camstream/services/edge/internal/size"
 )
 
 // Conn is where a session writes: an mjpeg.Conn.
@@ -46,22 +48,25 @@ type camera struct {
 	skipped prometheus.Counter
 	latency prometheus.Observer
 	gauge   prometheus.Gauge
-	last    *hub.Frame // the last frame written
+	sized   prometheus.Gauge // the size's viewers; nil at full size
+	last    *hub.Frame       // the last frame written
 }
 
 // ErrClosed means the hub no longer takes viewers: the edge is shutting
 // down.
 var ErrClosed = errors.New("no new viewers: shutting down")
 
-// Subscribe starts a session of the cameras ids at most fps frames per
-// second each (0: every frame). The caller must Close it.
-func Subscribe(h *hub.Hub, m *metrics.Metrics, ids []string, fps float64) (*Session, error) {
-	s := &Session{cams: make([]*camera, 0, len(ids))}
+// Subscribe starts a session of the feeds keys (a camera at a size, see
+// size.Key) at most fps frames per second each (0: every frame). The
+// caller must Close it.
+func Subscribe(h *hub.Hub, m *metrics.Metrics, keys []string, fps float64) (*Session, error) {
+	s := &Session{cams: make([]*camera, 0, len(keys))}
 	if fps > 0 {
 		s.interval = time.Duration(float64(time.Second) / fps)
 	}
-	for _, id := range ids {
-		feed, release, err := h.Subscribe(id)
+	for _, key := range keys {
+		feed, release, err := h.Subscribe(key)
+		id, width := size.SplitKey(key)
 		if err != nil {
 			s.Close()
 			return nil, ErrClosed
@@ -76,6 +81,10 @@ func Subscribe(h *hub.Hub, m *metrics.Metrics, ids []string, fps float64) (*Sess
 			gauge:   m.Viewers.WithLabelValues(id),
 		}
 		c.gauge.Inc()
+		if width > 0 {
+			c.sized = m.SizeViewers.WithLabelValues(id, strconv.Itoa(width))
+			c.sized.Inc()
+		}
 		s.cams = append(s.cams, c)
 	}
 	return s, nil
@@ -86,6 +95,9 @@ func (s *Session) Close() {
 	for _, c := range s.cams {
 		c.release()
 		c.gauge.Dec()
+		if c.sized != nil {
+			c.sized.Dec()
+		}
 	}
 	s.cams = nil
 }

@@ -33,9 +33,9 @@ func (oneCamera) Camera(context.Context, string) (*camstreamv1.Camera, error) {
 	return &camstreamv1.Camera{Id: "cam"}, nil
 }
 
-func (oneCamera) Snapshot(context.Context, string) (*camstreamv1.Frame, error) { return nil, nil }
-func (oneCamera) Ready() bool                                                  { return true }
-func (oneCamera) Captures() []catalog.Capture                                  { return nil }
+func (oneCamera) Snapshot(context.Context, string, int) (*camstreamv1.Frame, error) { return nil, nil }
+func (oneCamera) Ready() bool                                                       { return true }
+func (oneCamera) Captures() []catalog.Capture                                       { return nil }
 
 // BenchmarkStreamFanOut writes each 50 KB frame (a 720p JPEG at quality 70)
 // to n viewers over real loopback TCP connections, and waits until every

@@ -24,7 +24,7 @@ func (noCameras) Cameras() ([]*camstreamv1.Camera, error) { return nil, nil }
 func (noCameras) Camera(_ context.Context, id string) (*camstreamv1.Camera, error) {
 	return nil, catalog.ErrNotFound
 }
-func (noCameras) Snapshot(_ context.Context, id string) (*camstreamv1.Frame, error) {
+func (noCameras) Snapshot(_ context.Context, id string, _ int) (*camstreamv1.Frame, error) {
 	return nil, catalog.ErrNotFound
 }
 func (noCameras) Ready() bool                 { return true }

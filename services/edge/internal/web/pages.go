@@ -15,6 +15,7 @@ import (
 
 	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
 	"github.com/camstream/camstream/services/edge/internal/catalog"
+	"github.com/camstream/camstream/services/edge/internal/size"
 	"github.com/camstream/camstream/services/edge/mjpeg"
 )
 
@@ -221,11 +222,17 @@ func (s *Server) snapshot(c *gin.Context) {
 	if s.hidden(c, id) {
 		return
 	}
-	if fr := s.hub.Latest(id); fr != nil {
+	width, ok := s.widthParam(c)
+	if !ok {
+		return
+	}
+	key := s.feedKeys([]string{id}, width)[0]
+	if fr := s.hub.Latest(key); fr != nil {
 		writeJPEG(c, fr.JPEG, fr.Seq, mjpeg.AppendTimestamp(nil, fr.CapturedAt))
 		return
 	}
-	f, err := s.catalog.Snapshot(c.Request.Context(), id)
+	_, w := size.SplitKey(key)
+	f, err := s.catalog.Snapshot(c.Request.Context(), id, w)
 	if err != nil {
 		s.failCamera(c, id, err)
 		return

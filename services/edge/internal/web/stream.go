@@ -74,6 +74,10 @@ func (s *Server) streamCamera(c *gin.Context, pick func() (string, bool)) {
 	if !ok {
 		return
 	}
+	width, ok := s.widthParam(c)
+	if !ok {
+		return
+	}
 	id, ok := pick()
 	if !ok || s.hidden(c, id) {
 		return
@@ -82,7 +86,7 @@ func (s *Server) streamCamera(c *gin.Context, pick func() (string, bool)) {
 		s.failCamera(c, id, err)
 		return
 	}
-	s.serveStream(c, []string{id}, fps)
+	s.serveStream(c, s.feedKeys([]string{id}, width), fps)
 }
 
 // multiStream serves /streams.mjpeg?cameras=a,b,c[&fps=N]: one stream with
@@ -91,6 +95,10 @@ func (s *Server) streamCamera(c *gin.Context, pick func() (string, bool)) {
 // connection, not one each (browsers open at most six per host).
 func (s *Server) multiStream(c *gin.Context) {
 	fps, ok := s.fpsParam(c)
+	if !ok {
+		return
+	}
+	width, ok := s.widthParam(c)
 	if !ok {
 		return
 	}
@@ -126,7 +134,7 @@ func (s *Server) multiStream(c *gin.Context) {
 			return
 		}
 	}
-	s.serveStream(c, ids, fps)
+	s.serveStream(c, s.feedKeys(ids, width), fps)
 }
 
 // fpsParam parses ?fps=N, writing a 400 page when it is bad. 0 means no cap.
@@ -143,9 +151,9 @@ func (s *Server) fpsParam(c *gin.Context) (float64, bool) {
 	return fps, true
 }
 
-// serveStream streams the cameras' frames to the client until it leaves,
-// a write times out, or the server drains.
-func (s *Server) serveStream(c *gin.Context, ids []string, fps float64) {
+// serveStream streams the frames of the feeds keys (cameras at a size) to
+// the client until it leaves, a write times out, or the server drains.
+func (s *Server) serveStream(c *gin.Context, keys []string, fps float64) {
 	if !s.beginStream() {
 		s.fail(c, http.StatusServiceUnavailable, "This edge is shutting down; reconnect to reach another.")
 		return
@@ -158,7 +166,7 @@ func (s *Server) serveStream(c *gin.Context, ids []string, fps float64) {
 	}
 	defer s.viewers.Add(-1)
 
-	session, err := viewer.Subscribe(s.hub, s.metrics, ids, fps)
+	session, err := viewer.Subscribe(s.hub, s.metrics, keys, fps)
 	if err != nil {
 		s.fail(c, http.StatusServiceUnavailable, "This edge is shutting down; reconnect to reach another.")
 		return

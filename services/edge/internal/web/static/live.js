@@ -107,6 +107,41 @@
   let controller = null;
   let removed = false; // the camera page's camera was removed: stop streaming
 
+  // ---- Picture sizes ------------------------------------------------------
+
+  // Tiles ask for the ladder width (the sizes capture encodes) that covers
+  // the widest tile in device pixels, so a phone's grid pulls small
+  // pictures; the camera page shows the full size.
+  const LADDER = [160, 320, 480, 640, 960, 1280, 1920];
+  let width = 0; // the width the open stream asked for; 0 = full size
+
+  function wantedWidth() {
+    if (main.querySelector("article.camera[data-card]")) return 0;
+    let css = 0;
+    for (const tile of tiles.values()) {
+      const box = tile.card || tile.img;
+      css = Math.max(css, box.getBoundingClientRect().width);
+    }
+    if (!css) return 0;
+    const px = css * (window.devicePixelRatio || 1);
+    return LADDER.find((w) => w >= px) || 0;
+  }
+
+  function sizedURL(url) {
+    width = wantedWidth();
+    if (!width) return url;
+    return `${url}${url.includes("?") ? "&" : "?"}width=${width}`;
+  }
+
+  // A resize that changes the width needed opens the stream again at it.
+  let resizing = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(() => {
+      if (controller && wantedWidth() !== width) controller.abort();
+    }, 300);
+  });
+
   async function streamOnce(url) {
     controller = new AbortController();
     const resp = await fetch(url, { cache: "no-store", signal: controller.signal });
@@ -132,7 +167,7 @@
       }
       const started = performance.now();
       try {
-        await streamOnce(url);
+        await streamOnce(sizedURL(url));
       } catch (err) {
         if (err.status === 401 || err.status === 404) return; // reloading the page is the fix
       }
