@@ -88,6 +88,7 @@ func TestFaultBadSources(t *testing.T) {
 // the same for every call.
 func TestFaultBadCameraIDs(t *testing.T) {
 	c := captureStart(t, nil)
+	c.waitState(t, "test1", captureWait, camstreamv1.CameraState_CAMERA_STATE_STREAMING)
 	ctx, cancel := context.WithTimeout(context.Background(), captureWait)
 	defer cancel()
 	for _, tt := range []struct {

@@ -52,8 +52,10 @@ func TestRunOverHTTP2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Failed != 0 || res.FPSMin < fps*0.8 {
-		t.Errorf("over HTTPS: %s, want 4 viewers at about %d fps", res, fps)
+	// Every viewer must read frames; their rate on a busy machine is
+	// a benchmark's business, not this test's.
+	if res.Failed != 0 || res.FPSMin < 1 {
+		t.Errorf("over HTTPS: %s, want 4 viewers each reading frames", res)
 	}
 	if got := h2.Load(); got != 4 {
 		t.Errorf("%d of 4 streams came over HTTP/2", got)
