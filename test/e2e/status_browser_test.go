@@ -41,6 +41,9 @@ func TestBrowserStatusPage(t *testing.T) {
 		s := edgeOpenStream(t, edge.url+"/cameras/"+c.ID+"/stream.mjpeg")
 		go func() { _, _ = io.Copy(io.Discard, s.resp.Body) }()
 	}
+	// cam-1 has a second viewer, of its 160-px size.
+	small := edgeOpenStream(t, edge.url+"/cameras/cam-1/stream.mjpeg?width=160")
+	go func() { _, _ = io.Copy(io.Discard, small.resp.Body) }()
 
 	b := browserStart(t)
 	b.do(t, 30*time.Second, chromedp.Navigate(edge.url+"/status"), chromedp.WaitVisible(".status-card"))
@@ -70,11 +73,32 @@ func TestBrowserStatusPage(t *testing.T) {
 		t.Errorf("cam-2 state on /status = %q, want streaming", got)
 	}
 
-	st := apiStatus(t, edge.url)
+	// Sizes in flight reach the edge with its next poll of capture.
+	var st statusAPI
+	harness.WaitFor(t, 10*time.Second, "cam-1's 160-px size on /api/status", func() bool {
+		st = apiStatus(t, edge.url)
+		for _, c := range st.Cameras {
+			if c.ID == "cam-1" && len(c.Sizes) == 1 {
+				return true
+			}
+		}
+		return false
+	})
 	for _, c := range st.Cameras {
-		if c.Viewers != 1 || c.FPS < 5 || c.BytesPerSecond <= 0 || c.LatencyP99MS == nil || len(c.History.T) < 3 {
-			t.Errorf("/api/status camera %s: viewers %v fps %v bytes/s %v p99 %v history %d s; want 1 viewer, ~10 fps, bytes, a latency, a history",
-				c.ID, c.Viewers, c.FPS, c.BytesPerSecond, c.LatencyP99MS, len(c.History.T))
+		wantViewers, wantSizes := 1.0, "[]"
+		if c.ID == "cam-1" {
+			wantViewers, wantSizes = 2, "[160]"
+		}
+		var sizes []int
+		for _, z := range c.Sizes {
+			sizes = append(sizes, z.Width)
+		}
+		if got := fmt.Sprint(sizes); got != wantSizes {
+			t.Errorf("/api/status camera %s: sizes in flight %s, want %s", c.ID, got, wantSizes)
+		}
+		if c.Viewers != wantViewers || c.FPS < 5 || c.BytesPerSecond <= 0 || c.LatencyP99MS == nil || len(c.History.T) < 3 {
+			t.Errorf("/api/status camera %s: viewers %v fps %v bytes/s %v p99 %v history %d s; want %v viewers, ~10 fps, bytes, a latency, a history",
+				c.ID, c.Viewers, c.FPS, c.BytesPerSecond, c.LatencyP99MS, len(c.History.T), wantViewers)
 		}
 	}
 	if len(st.Captures) != 1 || st.Captures[0].State != "up" || st.Captures[0].Cameras != len(cams) {
@@ -114,6 +138,7 @@ type statusAPI struct {
 	Cameras []struct {
 		ID             string
 		State          string
+		Sizes          []struct{ Width int }
 		FPS            float64
 		Viewers        float64
 		BytesPerSecond float64  `json:"bytes_per_second"`

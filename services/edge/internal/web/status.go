@@ -34,20 +34,29 @@ type captureJSON struct {
 }
 
 type cameraStatus struct {
-	ID             string       `json:"id"`
-	Name           string       `json:"name"`
-	State          string       `json:"state"`
-	FPS            num          `json:"fps"`
-	Width          int32        `json:"width"`
-	Height         int32        `json:"height"`
-	Viewers        num          `json:"viewers"`
-	BytesPerSecond num          `json:"bytes_per_second"`
-	LatencyP50MS   num          `json:"latency_p50_ms"`
-	LatencyP99MS   num          `json:"latency_p99_ms"`
-	Reconnects     uint64       `json:"reconnects"`
-	LastError      string       `json:"last_error"`
-	OnDemand       bool         `json:"on_demand"`
-	History        *historyJSON `json:"history,omitempty"`
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	State          string `json:"state"`
+	FPS            num    `json:"fps"`
+	Width          int32  `json:"width"`
+	Height         int32  `json:"height"`
+	Viewers        num    `json:"viewers"`
+	BytesPerSecond num    `json:"bytes_per_second"`
+	LatencyP50MS   num    `json:"latency_p50_ms"`
+	LatencyP99MS   num    `json:"latency_p99_ms"`
+	Reconnects     uint64 `json:"reconnects"`
+	LastError      string `json:"last_error"`
+	OnDemand       bool   `json:"on_demand"`
+	// Sizes are the smaller sizes capture encodes now besides the full
+	// one, narrowest first (see ?width=).
+	Sizes   []sizeJSON   `json:"sizes"`
+	History *historyJSON `json:"history,omitempty"`
+}
+
+type sizeJSON struct {
+	Width       int32 `json:"width"`
+	Height      int32 `json:"height"`
+	Subscribers int32 `json:"subscribers"`
 }
 
 // historyJSON is a camera's samples as columns, oldest first, the shape
@@ -125,6 +134,10 @@ func (s *Server) cameraStatus(cam *camstreamv1.Camera, withHistory bool) cameraS
 		Width: cam.GetWidth(), Height: cam.GetHeight(),
 		Reconnects: cam.GetReconnects(), LastError: v.LastError, OnDemand: cam.GetOnDemand(),
 		LatencyP50MS: num(math.NaN()), LatencyP99MS: num(math.NaN()),
+		Sizes: []sizeJSON{},
+	}
+	for _, sz := range cam.GetSizes() {
+		cs.Sizes = append(cs.Sizes, sizeJSON{Width: sz.GetWidth(), Height: sz.GetHeight(), Subscribers: sz.GetSubscribers()})
 	}
 	if s.cfg.Status == nil {
 		return cs
