@@ -12,7 +12,8 @@ import (
 // openTLS opens the stream over HTTPS on a connection of its own, HTTP/2
 // when the server offers it.
 func (v *viewer) openTLS(ctx context.Context, d *net.Dialer) (io.ReadCloser, error) {
-	tr := &http.Transport{DialContext: d.DialContext, TLSClientConfig: v.cfg.TLS, ForceAttemptHTTP2: true, DisableCompression: true}
+	// A copy each: the transport adds its protocols to the config.
+	tr := &http.Transport{DialContext: d.DialContext, TLSClientConfig: v.cfg.TLS.Clone(), ForceAttemptHTTP2: true, DisableCompression: true}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.u.String(), nil)
 	if err != nil {
 		return nil, err
