@@ -22,7 +22,7 @@ export CAMSTREAM_BIN := $(BIN)
 
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: all build deps check-deps tools gen gen-check lint test fuzz run bench clean
+.PHONY: all build deps check-deps tools gen gen-check lint test fuzz run bench clean images
 
 all: build
 
@@ -51,6 +51,11 @@ $(TOOLS)/benchstat:
 build: check-deps
 	$(GO) build -trimpath -o $(BIN)/capture ./services/capture/cmd/capture
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/edge ./services/edge/cmd/edge
+
+## images: camstream/capture:dev and camstream/edge:dev with buildah, base
+## images made locally when missing; IMAGES_OUT=DIR also writes OCI archives
+images:
+	bash scripts/images.sh
 
 ## gen: regenerate gen/ from proto/
 gen: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc
