@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages camstream needs to build, test and benchmark:
 # OpenCV for capture (cgo), the GStreamer RTSP server and ffmpeg for tests,
-# Chromium for the browser tests. Idempotent; run as root (or with sudo).
+# Chromium for the browser tests, buildah and debootstrap for the images.
+# Idempotent: does nothing when all are there. As root, or through sudo.
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,7 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav
   ffmpeg chromium fonts-dejavu-core ca-certificates git
+  buildah debootstrap debian-archive-keyring
 )
 
 missing=()
@@ -22,7 +24,10 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: missing ${missing[*]}: as root, run 'bash scripts/install-deps.sh'" >&2; exit 1; }
+  sudo="sudo"
+fi
 echo "install-deps: installing ${missing[*]}"
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
