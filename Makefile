@@ -22,11 +22,12 @@ export CAMSTREAM_BIN := $(BIN)
 
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: all build deps check-deps tools gen gen-check lint test fuzz run bench clean
+.PHONY: all build deps check-deps tools gen gen-check lint test fuzz run bench clean images
 
 all: build
 
-## deps: install the Debian packages (OpenCV, GStreamer RTSP server, ffmpeg, Chromium)
+## deps: install the Debian packages that are missing (OpenCV, GStreamer RTSP
+## server, ffmpeg, Chromium, buildah); `make build`, `run`, `test` do it first
 deps:
 	bash scripts/install-deps.sh
 
@@ -48,9 +49,14 @@ $(TOOLS)/benchstat:
 	GOBIN=$(TOOLS) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
 
 ## build: bin/capture and bin/edge
-build: check-deps
+build: deps check-deps
 	$(GO) build -trimpath -o $(BIN)/capture ./services/capture/cmd/capture
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/edge ./services/edge/cmd/edge
+
+## images: camstream/capture:dev and camstream/edge:dev with buildah, base
+## images made locally when missing; IMAGES_OUT=DIR also writes OCI archives
+images: deps
+	bash scripts/images.sh
 
 ## gen: regenerate gen/ from proto/
 gen: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc
@@ -71,8 +77,9 @@ lint: $(TOOLS)/buf
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
 
-## test: everything CI runs: generated-code drift, lint, build, all tests
-test: tools gen-check lint build
+## test: everything CI runs: generated-code drift, lint, build, the images,
+## all tests (the deploy tests run the images)
+test: deps tools gen-check lint build images
 	@fail=""; for m in $(MODULES); do \
 	  echo "== go test $$m"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...) || fail="$$fail $$m"; \
 	done; if [ -n "$$fail" ]; then echo "FAILED in:$$fail"; exit 1; fi

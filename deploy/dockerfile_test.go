@@ -333,7 +333,10 @@ func checkRuntimePackages(t *testing.T, d *dockerfile, bin string, needed []stri
 			want[pkg] = lib
 		}
 	}
-	installed := aptInstalls(t, d, d.Final())
+	var installed []string
+	for _, s := range runtimeStages(t, d) {
+		installed = append(installed, aptInstalls(t, d, s)...)
+	}
 	for pkg, lib := range want {
 		if !slices.Contains(installed, pkg) {
 			t.Errorf("runtime stage: capture links %s from package %s, which is not installed", lib, pkg)
@@ -371,8 +374,8 @@ type imageBuild struct {
 	modules  []string // repository directories whose go.mod was copied
 }
 
-// newImageBuild walks the Dockerfile's stages. With run, it also carries
-// out COPY and the `go` steps of every stage the final stage copies from.
+// newImageBuild walks the Dockerfile's Go build stages. With run, it also
+// carries out their COPY and `go` steps.
 func newImageBuild(t testing.TB, d *dockerfile, run bool) *imageBuild {
 	t.Helper()
 	b := &imageBuild{t: t, d: d, run: run, copies: map[string]string{}, goBuilds: map[string]goBuild{}}
@@ -380,9 +383,28 @@ func newImageBuild(t testing.TB, d *dockerfile, run bool) *imageBuild {
 		b.root = t.TempDir()
 	}
 	for _, s := range d.Stages[:len(d.Stages)-1] {
-		b.stage(s)
+		if isGoStage(t, d, s) {
+			b.stage(s)
+		}
 	}
 	return b
+}
+
+// isGoStage tells a build stage (FROM a Go image) from a runtime one.
+func isGoStage(t testing.TB, d *dockerfile, s instructions.Stage) bool {
+	return strings.HasPrefix(d.Base(t, s), "golang")
+}
+
+// runtimeStages are the final stage and the stages, other than Go build
+// stages, that prepare what it copies (e.g. its libraries).
+func runtimeStages(t testing.TB, d *dockerfile) []instructions.Stage {
+	var out []instructions.Stage
+	for _, s := range d.Stages {
+		if !isGoStage(t, d, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (b *imageBuild) stage(s instructions.Stage) {

@@ -38,6 +38,7 @@ type localPod struct {
 	Env   []string
 	root  string
 	proc  *harness.Process
+	image *imageRun // when the pod runs its image (buildah), not bin/
 }
 
 type podOptions struct {
@@ -50,6 +51,9 @@ type podOptions struct {
 	// env and args resolve to: every pod behind the Service, as a
 	// comma-separated list (as a headless Service resolves to all).
 	Backends []*localPod
+	// Image runs the container's image with buildah instead of the binary
+	// from bin/: mounts at their own paths, the image's user.
+	Image bool
 }
 
 func startPod(t *testing.T, m *manifests, w workload, container string, opts podOptions) *localPod {
@@ -65,12 +69,17 @@ func startPod(t *testing.T, m *manifests, w workload, container string, opts pod
 		t.Fatal(err)
 	}
 	p := &localPod{Name: opts.PodName, W: w, C: c, Ports: map[int32]int{}, root: root}
+	if opts.Image {
+		p.image = &imageRun{}
+	}
 
 	bin := imageBinary(c.Image)
 	entry := filepath.Join(root, "usr/local/bin", bin)
-	copyFile(t, harness.Bin(t, bin), entry)
-	if err := os.Chmod(entry, 0o755); err != nil {
-		t.Fatal(err)
+	if !opts.Image {
+		copyFile(t, harness.Bin(t, bin), entry)
+		if err := os.Chmod(entry, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p.mountVolumes(t, m, opts)
 	for _, cp := range c.Ports {
@@ -96,6 +105,10 @@ func startPod(t *testing.T, m *manifests, w workload, container string, opts pod
 		}
 	}
 
+	if opts.Image {
+		p.startImage(t)
+		return p
+	}
 	// What the container runtime adds: the image's PATH, HOSTNAME, HOME.
 	base := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=" + opts.PodName, "HOME=" + root}
 	cmd := exec.Command(entry, p.Args...)
@@ -175,6 +188,9 @@ func (p *localPod) localize(t *testing.T, m *manifests, v string, backends []*lo
 		}
 	}
 	for _, vm := range p.C.VolumeMounts {
+		if p.image != nil {
+			break // the image sees its mounts where the pod spec puts them
+		}
 		if value == vm.MountPath || strings.HasPrefix(value, vm.MountPath+"/") {
 			return prefix + filepath.Join(p.root, value)
 		}
@@ -325,7 +341,11 @@ func (p *localPod) Terminate() error {
 	if c := p.C.Lifecycle; c != nil && c.PreStop != nil && c.PreStop.Sleep != nil {
 		grace -= time.Duration(c.PreStop.Sleep.Seconds) * time.Second
 	}
-	if err := syscall.Kill(p.proc.Pid(), syscall.SIGTERM); err != nil {
+	pid := p.proc.Pid()
+	if p.image != nil {
+		pid = p.image.pid // the container's process, as the runtime signals it
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		return err
 	}
 	if p.proc.Wait(grace) != nil && !p.proc.Exited() {

@@ -3,8 +3,9 @@
 # OpenCV for capture (cgo), the GStreamer RTSP server and ffmpeg for tests,
 # Chromium for the browser tests, Prometheus (and promtool) for the
 # monitoring tests, nginx (a reverse proxy in front of the edge) and curl
-# (HTTP/2 from another client) for the edge's tests. Idempotent; run as
-# root (or with sudo).
+# (HTTP/2 from another client) for the edge's tests, buildah and
+# debootstrap for the images. Idempotent: does nothing when all are
+# there. As root, or through sudo.
 set -euo pipefail
 
 packages=(
@@ -14,6 +15,7 @@ packages=(
   gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav
   ffmpeg chromium fonts-dejavu-core ca-certificates git
   nginx-light curl prometheus
+  buildah debootstrap debian-archive-keyring
 )
 
 missing=()
@@ -26,7 +28,10 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: missing ${missing[*]}: as root, run 'bash scripts/install-deps.sh'" >&2; exit 1; }
+  sudo="sudo"
+fi
 echo "install-deps: installing ${missing[*]}"
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
