@@ -82,7 +82,11 @@ func ParseSource(s string) (Source, error) {
 		}
 		src.Kind, src.Pattern = KindTest, pattern
 	default:
-		return Source{}, fmt.Errorf("%q: unknown scheme %q, want rtsp, rtsps, http, https, file, device or test", redact.Source(s), scheme)
+		// The scheme as the redacted source shows it: in a source without
+		// one ("user:pass@host"), what precedes the first colon may be a
+		// user name or a password.
+		shown, _, _ := strings.Cut(redact.Source(s), ":")
+		return Source{}, fmt.Errorf("%q: unknown scheme %q, want rtsp, rtsps, http, https, file, device or test", redact.Source(s), shown)
 	}
 	return src, nil
 }
