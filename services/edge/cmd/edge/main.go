@@ -177,9 +177,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	serveErr, scheme := serve(&wg, httpServer, ln)
 	logListening(log, cfg, ln.Addr(), scheme, tlsConfig != nil)
 
+	err = stopWhenDone(ctx, log, serveErr, srv, httpServer)
+	stopRun()
+	wg.Wait()
+	log.Info("edge stopped")
+	return err
+}
+
+// stopWhenDone waits until ctx ends or the server fails, then shuts the
+// server down: readiness off, streams ended, requests finished.
+func stopWhenDone(ctx context.Context, log *slog.Logger, serveErr <-chan error, srv *web.Server, httpServer *http.Server) error {
+	var err error
 	select {
 	case <-ctx.Done():
-		err = nil
 	case err = <-serveErr:
 		err = fmt.Errorf("serve: %w", err)
 	}
@@ -187,9 +197,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if serr := shutdown(srv, httpServer); serr != nil && err == nil {
 		err = serr
 	}
-	stopRun()
-	wg.Wait()
-	log.Info("edge stopped")
 	return err
 }
 
