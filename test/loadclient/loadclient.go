@@ -19,9 +19,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
-	"sort"
 	"sync"
 	"syscall"
 	"time"
@@ -175,11 +173,13 @@ func (v *viewer) run(ctx context.Context) {
 			return serr
 		}
 	}
-	open := v.openPlain
+	var body io.ReadCloser
+	var err error
 	if v.u.Scheme == "https" {
-		open = v.openTLS
+		body, err = openTLS(ctx, &d, v.u, v.cfg.TLS)
+	} else {
+		body, err = openPlain(ctx, &d, v.u)
 	}
-	body, err := open(ctx, &d)
 	if err != nil {
 		v.err = err
 		return
@@ -217,71 +217,6 @@ func (v *viewer) run(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// openPlain sends the request on a TCP connection of its own, reads the
-// response head and returns the connection, positioned at the stream.
-func (v *viewer) openPlain(ctx context.Context, d *net.Dialer) (io.ReadCloser, error) {
-	conn, err := d.DialContext(ctx, "tcp", v.u.Host)
-	if err != nil {
-		return nil, err
-	}
-	req := "GET " + v.u.RequestURI() + " HTTP/1.1\r\nHost: " + v.u.Host + "\r\nUser-Agent: camstream-load\r\n\r\n"
-	if _, err := conn.Write([]byte(req)); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	// A small buffer: the caller's reader, larger, reads through it
-	// straight from the connection once the head is read.
-	r := bufio.NewReaderSize(conn, 16)
-	if err := checkHead(r); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{r, conn}, nil
-}
-
-// linkReader reads at most rate bytes per second, chunk bytes at a time:
-// a slow link. The connection's close (at the end of the run) ends a read.
-type linkReader struct {
-	r     io.Reader
-	rate  float64
-	chunk int
-	start time.Time
-	n     int64
-}
-
-func (l *linkReader) Read(p []byte) (int, error) {
-	if len(p) > l.chunk {
-		p = p[:l.chunk]
-	}
-	if d := time.Until(l.start.Add(time.Duration(float64(l.n) / l.rate * float64(time.Second)))); d > 0 {
-		time.Sleep(d)
-	}
-	n, err := l.r.Read(p)
-	l.n += int64(n)
-	return n, err
-}
-
-// openStream reads the response head from r and returns the reader of
-// its parts, which goes on reading r.
-func openStream(r *bufio.Reader) (*mjpeg.Reader, error) {
-	if err := checkHead(r); err != nil {
-		return nil, err
-	}
-	return mjpeg.NewReader(r), nil
-}
-
-// checkHead reads the response head from r and checks it is a stream.
-func checkHead(r *bufio.Reader) error {
-	resp, err := http.ReadResponse(r, nil)
-	if err != nil {
-		return fmt.Errorf("read response: %w", err)
-	}
-	return mjpeg.CheckResponse(resp)
 }
 
 func summarize(vs []*viewer, window time.Duration) Result {
@@ -331,35 +266,6 @@ func summarize(vs []*viewer, window time.Duration) Result {
 	return res
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return s[len(s)/2]
-}
-
-func minimum(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	m := xs[0]
-	for _, x := range xs {
-		m = min(m, x)
-	}
-	return m
-}
-
-func quantile(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	i := int(q * float64(len(ds)-1))
-	return ds[i]
-}
-
 // FirstFrame opens one stream and returns how long it took from the
 // request (connection included) until its first part had fully arrived.
 func FirstFrame(ctx context.Context, streamURL string) (time.Duration, error) {
@@ -369,21 +275,14 @@ func FirstFrame(ctx context.Context, streamURL string) (time.Duration, error) {
 	}
 	start := time.Now()
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", u.Host)
+	body, err := openPlain(ctx, &d, u)
 	if err != nil {
 		return 0, err
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer body.Close()
+	stop := context.AfterFunc(ctx, func() { body.Close() })
 	defer stop()
-	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: camstream-load\r\n\r\n"
-	if _, err := conn.Write([]byte(req)); err != nil {
-		return 0, err
-	}
-	parts, err := openStream(bufio.NewReaderSize(conn, 64<<10))
-	if err != nil {
-		return 0, err
-	}
+	parts := mjpeg.NewReader(bufio.NewReaderSize(body, 64<<10))
 	if _, err := parts.Skip(); err != nil {
 		return 0, err
 	}
