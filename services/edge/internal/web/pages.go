@@ -206,8 +206,14 @@ func (s *Server) apiCameras(c *gin.Context) {
 		return
 	}
 	b, err := protojson.MarshalOptions{EmitUnpopulated: true}.Marshal(&camstreamv1.ListCamerasResponse{Cameras: cams})
+	s.sendJSON(c, "cameras", b, err)
+}
+
+// sendJSON answers an API request with the JSON b, never cached, or with
+// a 500 when marshalling what it names failed.
+func (s *Server) sendJSON(c *gin.Context, what string, b []byte, err error) {
 	if err != nil {
-		s.log.Error("marshal cameras", "err", err)
+		s.log.Error("marshal "+what, "err", err)
 		s.fail(c, http.StatusInternalServerError, "Something went wrong on our side.")
 		return
 	}

@@ -118,13 +118,7 @@ func (s *Server) apiStatus(c *gin.Context) {
 		out.Cameras = append(out.Cameras, s.cameraStatus(cam, withHistory))
 	}
 	b, err := json.Marshal(out)
-	if err != nil {
-		s.log.Error("marshal status", "err", err)
-		s.fail(c, http.StatusInternalServerError, "Something went wrong on our side.")
-		return
-	}
-	c.Header("Cache-Control", "no-store")
-	c.Data(http.StatusOK, "application/json", b)
+	s.sendJSON(c, "status", b, err)
 }
 
 func (s *Server) cameraStatus(cam *camstreamv1.Camera, withHistory bool) cameraStatus {
