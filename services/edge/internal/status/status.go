@@ -55,8 +55,7 @@ type ring struct {
 type counters struct {
 	ok      bool
 	bytes   float64
-	buckets []uint64 // cumulative, as the histogram's
-	bounds  []float64
+	latency *histogram // nil before its first observation
 }
 
 // New returns a Recorder of the cameras the list names, read from m.
@@ -100,19 +99,16 @@ func (r *Recorder) Sample(now time.Time) {
 			rg = &ring{}
 			r.cams[id] = rg
 		}
-		cur := counters{ok: true, bytes: bytes[id]}
-		if h := latency[id]; h != nil {
-			cur.buckets, cur.bounds = h.counts, h.bounds
-		}
+		cur := counters{ok: true, bytes: bytes[id], latency: latency[id]}
 		s := Sample{Time: now, Viewers: viewers[id], P50: math.NaN(), P99: math.NaN()}
 		if c.GetState() == camstreamv1.CameraState_CAMERA_STATE_STREAMING {
 			s.FPS = c.GetFps() // else the last measurement, stale
 		}
 		if rg.prev.ok {
 			s.BytesPerSec = max(cur.bytes-rg.prev.bytes, 0)
-			if d := delta(cur.buckets, rg.prev.buckets); d != nil {
-				s.P50 = 1000 * quantile(0.5, d, cur.bounds)
-				s.P99 = 1000 * quantile(0.99, d, cur.bounds)
+			if d := delta(cur.latency, rg.prev.latency); d != nil {
+				s.P50 = 1000 * quantile(0.5, d, cur.latency.bounds)
+				s.P99 = 1000 * quantile(0.99, d, cur.latency.bounds)
 			}
 		}
 		rg.prev = cur
@@ -145,15 +141,6 @@ func (r *Recorder) History(id string) []Sample {
 	out := make([]Sample, 0, len(rg.samples))
 	out = append(out, rg.samples[rg.next:]...)
 	return append(out, rg.samples[:rg.next]...)
-}
-
-// Last returns a camera's newest sample.
-func (r *Recorder) Last(id string) (Sample, bool) {
-	h := r.History(id)
-	if len(h) == 0 {
-		return Sample{}, false
-	}
-	return h[len(h)-1], true
 }
 
 // gauges reads a per-camera gauge or counter vector: camera → value.
@@ -215,11 +202,16 @@ func each(c prometheus.Collector, f func(camera string, m *dto.Metric)) {
 	}
 }
 
-// delta is cur - prev per bucket (prev nil: the histogram is new, all
-// zeros); nil when nothing was observed between them.
-func delta(cur, prev []uint64) []uint64 {
-	if prev == nil {
-		prev = make([]uint64, len(cur))
+// delta is the cumulative bucket counts of cur minus those of prev (prev
+// nil: the histogram is new, all zeros); nil when nothing was observed
+// between them.
+func delta(curH, prevH *histogram) []uint64 {
+	if curH == nil {
+		return nil
+	}
+	cur, prev := curH.counts, make([]uint64, len(curH.counts))
+	if prevH != nil {
+		prev = prevH.counts
 	}
 	if len(cur) == 0 || len(cur) != len(prev) || cur[len(cur)-1] <= prev[len(prev)-1] {
 		return nil
