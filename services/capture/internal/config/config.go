@@ -40,6 +40,7 @@ type Camera struct {
 	Quality     int     // JPEG quality 1..100
 	OnDemand    bool
 	IdleTimeout time.Duration
+	Controls    Controls // picture controls, applied before any encode
 }
 
 // Equal reports whether c and o are the same camera with the same
