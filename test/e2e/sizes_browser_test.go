@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,30 +15,8 @@ import (
 // ask for a small ladder width, not the cameras' 1280 px, and stay live;
 // on the camera page the same camera comes at full size.
 func TestBrowserPhoneGridAsksForSmallPictures(t *testing.T) {
-	cams := edgeTestCameras("cam", 4)
-	for i := range cams {
-		cams[i].Width, cams[i].FPS = 1280, 5
-	}
-	capture := edgeStartCapture(t, cams)
-	edge := edgeStartEdge(t, []string{capture.grpcAddr}, "--upstream-grace", "500ms")
-	b := browserStart(t)
-
-	b.do(t, 30*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3)),
-		chromedp.Navigate(edge.url+"/grid"), chromedp.WaitVisible(".grid"))
-	b.requireLiveImages(t, ".grid img[data-camera]", 4)
 	// Two tiles a row, each about 185 CSS px: 555 device px, covered by 640.
-	for _, d := range b.loadedDigests(t, ".grid img[data-camera]") {
-		if !strings.HasPrefix(d, "640x360:") {
-			t.Errorf("a phone grid tile shows a %s picture, want 640x360", strings.SplitN(d, ":", 2)[0])
-		}
-	}
-	for _, cam := range cams {
-		sizes := capture.camera(t, cam.ID).GetSizes()
-		if len(sizes) != 1 || sizes[0].GetWidth() != 640 {
-			t.Errorf("capture's sizes of %s with the phone grid open: %v, want width 640 only", cam.ID, sizes)
-		}
-	}
-	b.screenshot(t, "grid-phone.png")
+	capture, edge, b := phoneGrid(t, 4, 640)
 
 	b.do(t, 30*time.Second, chromedp.Navigate(edge.url+"/cameras/cam-1"), chromedp.WaitVisible("#live"))
 	b.requireLiveImages(t, "#live", 1)
@@ -50,6 +29,48 @@ func TestBrowserPhoneGridAsksForSmallPictures(t *testing.T) {
 	if errs := b.exceptions(); len(errs) > 0 {
 		t.Errorf("JavaScript exceptions on the pages:\n%s", strings.Join(errs, "\n"))
 	}
+}
+
+// From nine cameras on, a phone's grid shows three a row, so each tile
+// asks for a still smaller size.
+func TestBrowserBigPhoneGridAsksForSmallerPictures(t *testing.T) {
+	// Three tiles a row, each about 125 CSS px: 375 device px, covered by 480.
+	_, _, b := phoneGrid(t, 9, 480)
+	if errs := b.exceptions(); len(errs) > 0 {
+		t.Errorf("JavaScript exceptions on the grid:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// phoneGrid opens the grid of n cameras (1280×720) on a phone and checks
+// that every tile is live at the ladder width want, the only size capture
+// encodes for each camera besides none.
+func phoneGrid(t *testing.T, n, want int) (*captureProc, *edgeProc, *browser) {
+	t.Helper()
+	cams := edgeTestCameras("cam", n)
+	for i := range cams {
+		cams[i].Width, cams[i].FPS = 1280, 5
+	}
+	capture := edgeStartCapture(t, cams)
+	edge := edgeStartEdge(t, []string{capture.grpcAddr}, "--upstream-grace", "500ms")
+	b := browserStart(t)
+
+	b.do(t, 30*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3)),
+		chromedp.Navigate(edge.url+"/grid"), chromedp.WaitVisible(".grid"))
+	b.requireLiveImages(t, ".grid img[data-camera]", n)
+	dims := fmt.Sprintf("%dx%d:", want, want*9/16)
+	for _, d := range b.loadedDigests(t, ".grid img[data-camera]") {
+		if !strings.HasPrefix(d, dims) {
+			t.Errorf("a phone grid tile of %d shows a %s picture, want %s", n, strings.SplitN(d, ":", 2)[0], dims[:len(dims)-1])
+		}
+	}
+	for _, cam := range cams {
+		sizes := capture.camera(t, cam.ID).GetSizes()
+		if len(sizes) != 1 || sizes[0].GetWidth() != int32(want) {
+			t.Errorf("capture's sizes of %s with the phone grid of %d open: %v, want width %d only", cam.ID, n, sizes, want)
+		}
+	}
+	b.screenshot(t, fmt.Sprintf("grid-phone-%d.png", n))
+	return capture, edge, b
 }
 
 // loadedDigests is digests at a moment when every image has a picture: an
