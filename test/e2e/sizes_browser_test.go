@@ -41,6 +41,16 @@ func TestBrowserBigPhoneGridAsksForSmallerPictures(t *testing.T) {
 	}
 }
 
+// From sixteen cameras on, a phone's grid shows four a row (a 4×4 split),
+// each tile asking for the ladder's 320 px.
+func TestBrowserFullPhoneGridAsksForSmallestPictures(t *testing.T) {
+	// Four tiles a row, each about 90 CSS px: 270 device px, covered by 320.
+	_, _, b := phoneGrid(t, 16, 320)
+	if errs := b.exceptions(); len(errs) > 0 {
+		t.Errorf("JavaScript exceptions on the grid:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
 // phoneGrid opens the grid of n cameras (1280×720) on a phone and checks
 // that every tile is live at the ladder width want, the only size capture
 // encodes for each camera besides none.
