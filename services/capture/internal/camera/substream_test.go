@@ -200,3 +200,48 @@ func TestSubStreamLossFallsBackAndReturns(t *testing.T) {
 		t.Errorf("sub-stream opened %d times, want it reopened after the loss", sub.count())
 	}
 }
+
+// A reload that changes the sub_source restarts the camera with the new
+// one; one that removes it makes the small sizes from the main stream.
+// The small viewer stays subscribed throughout.
+func TestSubSourceChangedByReload(t *testing.T) {
+	sizes := map[string]image.Point{"test://ball": {640, 360}, "test://smpte": {320, 240}, "rtsp://cam/s2": {256, 256}}
+	opts := quietOptions()
+	opts.Open = func(ctx context.Context, src config.Source, o source.Options) (source.Source, error) {
+		return &fake{interval: 5 * time.Millisecond, size: sizes[src.Raw()]}, nil
+	}
+	cfg := testCamera(t, "cam", "test://ball")
+	parse := func(s string) config.Source {
+		src, err := config.ParseSource(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	cfg.SubSource = parse("test://smpte")
+	c := New(cfg, opts)
+	run(t, c)
+	feed, release, err := c.SubscribeWidth(160)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	waitSize(t, feed, image.Pt(160, 120))
+
+	cfg.SubSource = parse("rtsp://cam/s2")
+	if cfg.Equal(c.Config()) {
+		t.Fatal("a changed sub_source: Equal = true, want false")
+	}
+	c.Reconfigure(cfg)
+	waitSize(t, feed, image.Pt(160, 160))
+	if st := c.Status().Sub; st == nil || st.Source != "rtsp://cam/s2" || st.Width != 256 {
+		t.Errorf("sub status after the reload = %+v, want rtsp://cam/s2 at 256 px", st)
+	}
+
+	cfg.SubSource = config.Source{}
+	c.Reconfigure(cfg)
+	waitSize(t, feed, image.Pt(160, 90))
+	if st := c.Status().Sub; st != nil {
+		t.Errorf("sub status without a sub_source = %+v, want none", st)
+	}
+}
