@@ -7,19 +7,20 @@ import (
 	"image/jpeg"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
 	"github.com/camstream/camstream/test/harness"
 	"github.com/camstream/camstream/test/rtspserver"
 )
 
-// An on-demand camera with a sub_source, behind an edge: a real RTSP
-// server serves /main at 1280×720 and /sub at 640×360. A viewer at
-// ?width=320 gets 320×180 frames made from the sub-stream: the server only
-// ever plays /sub, the sub-stream streams at 640×360 and the camera's main
-// stream stays idle; capture, /api/status and the camera page say so. When
-// the viewer leaves, the sub-stream closes. The password is shown nowhere.
-func TestSubSourceServesSmallSizes(t *testing.T) {
+// subSourceStart starts a real RTSP server serving /main at 1280×720 and
+// /sub at 640×360, capture with the on-demand camera "door" on both, and
+// an edge in front.
+func subSourceStart(t *testing.T) (*rtspserver.Server, *captureProc, *edgeProc) {
+	t.Helper()
 	rtsp := rtspserver.Start(t, rtspserver.Options{Paths: []string{"/main"}, FPS: 15,
 		Sizes: map[string]image.Point{"/sub": {640, 360}}, User: captureUser, Password: capturePassword})
 	cfg := captureConfig(t, fmt.Sprintf(`
@@ -32,6 +33,17 @@ cameras:
 `, rtsp.Port()))
 	capture := captureStart(t, []string{"--config", cfg}, "CAM_USER="+captureUser, "CAM_PASS="+capturePassword)
 	edge := edgeStartEdge(t, []string{capture.grpcAddr}, "--upstream-grace", "500ms")
+	return rtsp, capture, edge
+}
+
+// An on-demand camera with a sub_source, behind an edge: a real RTSP
+// server serves /main at 1280×720 and /sub at 640×360. A viewer at
+// ?width=320 gets 320×180 frames made from the sub-stream: the server only
+// ever plays /sub, the sub-stream streams at 640×360 and the camera's main
+// stream stays idle; capture, /api/status and the camera page say so. When
+// the viewer leaves, the sub-stream closes. The password is shown nowhere.
+func TestSubSourceServesSmallSizes(t *testing.T) {
+	rtsp, capture, edge := subSourceStart(t)
 	if sub := capture.camera(t, "door").GetSubStream(); sub.GetState() != camstreamv1.CameraState_CAMERA_STATE_IDLE {
 		t.Fatalf("sub_stream before any viewer = %v, want idle", sub)
 	}
@@ -80,5 +92,26 @@ cameras:
 	captureNoSecret(t, capturePassword, map[string]string{
 		"capture log": capture.Output(), "edge log": edge.Output(), "/api/status": status,
 		"camera page": page, "metrics": metrics, "ListCameras": fmt.Sprint(capture.cameras(t)),
+	})
+}
+
+// The status page shows a camera's sub-stream: its state and size.
+func TestBrowserStatusShowsSubStream(t *testing.T) {
+	_, _, edge := subSourceStart(t)
+	b := browserStart(t)
+	viewer := edgeOpenStream(t, edge.url+"/cameras/door/stream.mjpeg?width=320")
+	viewer.next(t, captureWait)
+	b.do(t, 30*time.Second, chromedp.Navigate(edge.url+"/status"), chromedp.WaitVisible(".status-card"))
+	const card = `document.querySelector('.status-card[data-camera="door"]').innerText`
+	var text string
+	harness.WaitFor(t, captureWait, "the status card to show the sub-stream streaming", func() bool {
+		text = b.text(t, card)
+		return strings.Contains(text, "sub-stream") && strings.Contains(text, "streaming 640×360")
+	})
+	b.screenshot(t, "status-substream.png")
+	viewer.close()
+	harness.WaitFor(t, captureWait, "the status card to show the sub-stream idle", func() bool {
+		text = b.text(t, card)
+		return strings.Contains(text, "idle 640×360")
 	})
 }

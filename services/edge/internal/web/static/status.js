@@ -118,6 +118,7 @@
     card.li.dataset.state = cam.state;
     card.down.hidden = !isDown;
     for (const [key, , value] of FIGURES) card.values[key].textContent = value(cam);
+    card.values.sub.parentElement.hidden = !cam.sub_stream; // only cameras with a sub_source
     card.error.hidden = !cam.last_error;
     card.error.textContent = cam.last_error || "";
     card.chart.setData(seriesOf(cam));
