@@ -124,7 +124,7 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 	var reads readClock
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	var watcher sync.WaitGroup
-	watcher.Go(func() { c.watch(watchCtx, &reads) })
+	watcher.Go(func() { c.watch(watchCtx, &reads, c.stalled) })
 	defer watcher.Wait()
 	defer stopWatch()
 	pacer := pace.New(cfg.FPS)

@@ -1,6 +1,11 @@
 package camera
 
-import "github.com/camstream/camstream/services/capture/internal/hub"
+import (
+	"fmt"
+	"time"
+
+	"github.com/camstream/camstream/services/capture/internal/hub"
+)
 
 // subServes reports whether the sub-stream makes width w now: it streams
 // and w is not above its width. The main stream skips such sizes.
@@ -112,4 +117,21 @@ func (c *Camera) wakeSub() {
 		default:
 		}
 	}
+}
+
+// subStalled reports a streaming sub-stream that sent nothing for quiet
+// (see watch): it is reconnecting, so the main stream makes its sizes
+// until its next frame.
+func (c *Camera) subStalled(s *subStream, quiet time.Duration) {
+	s.mu.Lock()
+	if s.state != StateStreaming {
+		s.mu.Unlock()
+		return
+	}
+	s.state = StateReconnecting
+	s.lastErr = fmt.Sprintf("no frame for %v: the sub-stream stalled", quiet.Round(100*time.Millisecond))
+	s.mu.Unlock()
+	c.log.Warn("camera sub-stream stalled: smaller sizes are made from the main stream meanwhile",
+		"state", StateReconnecting.String(), "no_frame_for", quiet.Round(time.Millisecond).String())
+	c.wakeMain()
 }

@@ -128,6 +128,12 @@ func (c *Camera) subSession(ctx context.Context, cfg config.Camera, s *subStream
 	defer img.Close()
 	defer small.Close()
 	defer scratch.Close()
+	var reads readClock
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var watcher sync.WaitGroup
+	watcher.Go(func() { c.watch(watchCtx, &reads, func(quiet time.Duration) { c.subStalled(s, quiet) }) })
+	defer watcher.Wait()
+	defer stopWatch()
 	pacer := pace.New(cfg.FPS)
 	params := []int{gocv.IMWriteJpegQuality, cfg.Quality}
 	for {
@@ -138,6 +144,7 @@ func (c *Camera) subSession(ctx context.Context, cfg config.Camera, s *subStream
 			return 0, fmt.Errorf("sub_source: %w", err)
 		}
 		now := time.Now()
+		reads.tick(now)
 		if !s.wanted(now, c.subDemand(s), cfg.IdleTimeout) {
 			return 0, nil
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"strings"
 	"testing"
 	"time"
 
@@ -243,5 +244,46 @@ func TestSubSourceChangedByReload(t *testing.T) {
 	waitSize(t, feed, image.Pt(160, 90))
 	if st := c.Status().Sub; st != nil {
 		t.Errorf("sub status without a sub_source = %+v, want none", st)
+	}
+}
+
+// A sub-stream that stalls with its connection open is reported
+// reconnecting by the watchdog; an on-demand camera's main stream makes
+// the small size meanwhile, and the sub-stream takes it back when its
+// frames resume.
+func TestSubStreamStallFallsBackToMain(t *testing.T) {
+	resume := make(chan struct{})
+	sub := &opener{make: func() *fake {
+		return &fake{interval: 5 * time.Millisecond, size: image.Pt(320, 240), stallEvery: 30, resume: resume}
+	}}
+	main := &opener{make: func() *fake { return &fake{interval: 5 * time.Millisecond, size: image.Pt(640, 360)} }}
+	opts := quietOptions()
+	opts.StallAfter = 200 * time.Millisecond
+	opts.Open = func(ctx context.Context, src config.Source, o source.Options) (source.Source, error) {
+		if src.Pattern == config.PatternSMPTE {
+			return sub.open(ctx, src, o)
+		}
+		return main.open(ctx, src, o)
+	}
+	cfg := testCamera(t, "cam", "test://ball")
+	cfg.SubSource, _ = config.ParseSource("test://smpte")
+	cfg.OnDemand, cfg.IdleTimeout = true, 200*time.Millisecond
+	c := New(cfg, opts)
+	run(t, c)
+	feed, release, err := c.SubscribeWidth(160)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	waitSize(t, feed, image.Pt(160, 120))
+	waitSize(t, feed, image.Pt(160, 90)) // the 30th read stalls
+	if st := c.Status().Sub; st == nil || st.State != StateReconnecting || !strings.Contains(st.LastError, "stalled") {
+		t.Errorf("sub status while stalled = %+v, want reconnecting, stalled", st)
+	}
+	close(resume) // and no more stalls
+	waitSize(t, feed, image.Pt(160, 120))
+	waitState(t, c, StateIdle) // the main stream closes again
+	if n := sub.count(); n != 1 {
+		t.Errorf("sub-stream opened %d times, want 1 (a stall is not a loss)", n)
 	}
 }
