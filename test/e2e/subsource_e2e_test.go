@@ -115,3 +115,36 @@ func TestBrowserStatusShowsSubStream(t *testing.T) {
 		return strings.Contains(text, "idle 640×360")
 	})
 }
+
+// A sub_source that cannot be played (the RTSP server has no such path):
+// the sub-stream is shown failed with its error, and a viewer at 320 gets
+// its frames from the main stream, which the on-demand camera opens for it.
+func TestSubSourceFailureFallsBackToMain(t *testing.T) {
+	rtsp := rtspserver.Start(t, rtspserver.Options{Paths: []string{"/main"}, FPS: 15})
+	cfg := captureConfig(t, fmt.Sprintf(`
+cameras:
+  - id: door
+    source: rtsp://127.0.0.1:%[1]d/main
+    sub_source: rtsp://127.0.0.1:%[1]d/missing
+    on_demand: true
+    idle_timeout: 2s
+`, rtsp.Port()))
+	capture := captureStart(t, []string{"--config", cfg})
+	edge := edgeStartEdge(t, []string{capture.grpcAddr}, "--upstream-grace", "500ms")
+	viewer := edgeOpenStream(t, edge.url+"/cameras/door/stream.mjpeg?width=320")
+	for i := range 5 {
+		p := viewer.next(t, captureWait)
+		if c, err := jpeg.DecodeConfig(bytes.NewReader(p.JPEG)); err != nil || c.Width != 320 || c.Height != 180 {
+			t.Fatalf("frame %d at width 320: %d×%d (%v), want 320×180", i, c.Width, c.Height, err)
+		}
+	}
+	cam := capture.camera(t, "door")
+	if sub := cam.GetSubStream(); sub.GetState() != camstreamv1.CameraState_CAMERA_STATE_FAILED || sub.GetLastError() == "" {
+		t.Errorf("sub_stream of a missing path = %v, want failed with its error", sub)
+	}
+	if cam.GetState() != camstreamv1.CameraState_CAMERA_STATE_STREAMING || !strings.Contains(rtsp.Log(), "play /main\n") {
+		t.Errorf("camera state %v, RTSP log %q; want the main stream playing for the small viewer", cam.GetState(), rtsp.Log())
+	}
+	viewer.close()
+	capture.waitState(t, "door", captureWait, camstreamv1.CameraState_CAMERA_STATE_IDLE)
+}
