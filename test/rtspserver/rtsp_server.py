@@ -2,8 +2,10 @@
 """RTSP test server for camstream's tests and benchmarks.
 
 Serves a live H.264 test pattern (GStreamer videotestsrc) on 127.0.0.1 at one
-or more mount paths, optionally behind RTSP basic auth. Prints
-"ready PORT" on stdout once it listens; SIGTERM or SIGINT stops it.
+or more mount paths, optionally behind RTSP basic auth; --size serves a path
+at its own size (a camera's sub-stream). Prints "ready PORT" on stdout once
+it listens and "play PATH" on stderr when a client plays a path; SIGTERM or
+SIGINT stops it.
 """
 import argparse
 import signal
@@ -24,6 +26,8 @@ def main():
     p.add_argument("--height", type=int, default=720)
     p.add_argument("--fps", type=int, default=30)
     p.add_argument("--pattern", default="ball", help="videotestsrc pattern")
+    p.add_argument("--size", action="append", default=[], metavar="PATH=WxH",
+                   help="serve PATH at its own size (repeatable)")
     p.add_argument("--user", default="")
     p.add_argument("--password", default="")
     a = p.parse_args()
@@ -33,12 +37,19 @@ def main():
     server.set_address("127.0.0.1")
     server.set_service(a.port)
 
-    launch = (
-        f"( videotestsrc is-live=true pattern={a.pattern} "
-        f"! video/x-raw,width={a.width},height={a.height},framerate={a.fps}/1 "
-        f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={a.fps} "
-        f"! rtph264pay name=pay0 pt=96 config-interval=1 )"
-    )
+    def launch(width, height):
+        return (
+            f"( videotestsrc is-live=true pattern={a.pattern} "
+            f"! video/x-raw,width={width},height={height},framerate={a.fps}/1 "
+            f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={a.fps} "
+            f"! rtph264pay name=pay0 pt=96 config-interval=1 )"
+        )
+
+    paths = {path: (a.width, a.height) for path in a.path or ["/stream"]}
+    for spec in a.size:
+        path, _, size = spec.partition("=")
+        w, _, h = size.partition("x")
+        paths[path] = (int(w), int(h))
     permissions = None
     if a.user:
         auth = GstRtspServer.RTSPAuth()
@@ -51,13 +62,18 @@ def main():
         permissions.add_permission_for_role("viewer", "media.factory.construct", True)
 
     mounts = server.get_mount_points()
-    for path in a.path or ["/stream"]:
+    for path, (width, height) in paths.items():
         factory = GstRtspServer.RTSPMediaFactory()
-        factory.set_launch(launch)
+        factory.set_launch(launch(width, height))
         factory.set_shared(True)
         if permissions is not None:
             factory.set_permissions(permissions)
         mounts.add_factory(path, factory)
+
+    def on_play(client, ctx):
+        print(f"play {ctx.uri.abspath}", file=sys.stderr, flush=True)
+
+    server.connect("client-connected", lambda _, client: client.connect("play-request", on_play))
 
     if server.attach(None) == 0:
         print("cannot listen on port " + a.port, file=sys.stderr)

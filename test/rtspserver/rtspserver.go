@@ -6,6 +6,7 @@ import (
 	"bufio"
 	_ "embed"
 	"fmt"
+	"image"
 	"net/url"
 	"os"
 	"os/exec"
@@ -30,7 +31,10 @@ type Options struct {
 	Width, Height int
 	FPS           int
 	// Pattern is a GStreamer videotestsrc pattern ("ball", "smpte", ...).
-	Pattern  string
+	Pattern string
+	// Sizes serves more mount paths, each at its own size ("/sub" →
+	// 640x360), like a camera's sub-stream.
+	Sizes    map[string]image.Point
 	User     string
 	Password string
 }
@@ -129,6 +133,9 @@ func (s *Server) Start() error {
 	for _, p := range s.opts.Paths {
 		args = append(args, "--path", p)
 	}
+	for p, wh := range s.opts.Sizes {
+		args = append(args, "--size", fmt.Sprintf("%s=%dx%d", p, wh.X, wh.Y))
+	}
 	if s.opts.User != "" {
 		args = append(args, "--user", s.opts.User, "--password", s.opts.Password)
 	}
@@ -218,7 +225,8 @@ func (s *Server) signal(sig syscall.Signal) {
 	}
 }
 
-// Log returns what the server printed on stderr.
+// Log returns what the server printed on stderr, among it a line
+// "play PATH" each time a client plays a mount path.
 func (s *Server) Log() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,6 +1,7 @@
 package rtspserver
 
 import (
+	"image"
 	"os/exec"
 	"strings"
 	"testing"
@@ -40,5 +41,23 @@ func TestServesH264(t *testing.T) {
 	}
 	if out, err := probe(s.URL("/stream")); err != nil {
 		t.Errorf("after restart: %v: %s", err, out)
+	}
+}
+
+// TestServesSizes checks that a path of Sizes is served at its own size
+// beside the others, and that the log tells which paths were played.
+func TestServesSizes(t *testing.T) {
+	ffprobe := harness.RequireTool(t, "ffprobe")
+	s := Start(t, Options{Paths: []string{"/main"}, Sizes: map[string]image.Point{"/sub": {640, 360}}})
+	for path, want := range map[string]string{"/main": "h264,1280,720", "/sub": "h264,640,360"} {
+		out, err := exec.Command(ffprobe, "-v", "error", "-rtsp_transport", "tcp",
+			"-select_streams", "v:0", "-show_entries", "stream=codec_name,width,height",
+			"-of", "csv=p=0", s.URL(path)).CombinedOutput()
+		if got := strings.TrimSpace(string(out)); err != nil || got != want {
+			t.Errorf("%s: ffprobe = %q (%v), want %q", path, got, err, want)
+		}
+		if !strings.Contains(s.Log(), "play "+path+"\n") {
+			t.Errorf("log after probing %s lacks %q:\n%s", path, "play "+path, s.Log())
+		}
 	}
 }

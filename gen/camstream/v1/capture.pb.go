@@ -113,6 +113,9 @@ type Camera struct {
 	// Smaller sizes being encoded now besides the full size, one per width
 	// on the ladder that someone watches, narrowest first.
 	Sizes []*FrameSize `protobuf:"bytes,13,rep,name=sizes,proto3" json:"sizes,omitempty"`
+	// The camera's own lower-resolution stream (sub_source), unset when it
+	// has none. Smaller sizes up to its width are made from it.
+	SubStream *SubStream `protobuf:"bytes,14,opt,name=sub_stream,json=subStream,proto3" json:"sub_stream,omitempty"`
 	// Times the source was lost and reopening began, since capture started.
 	Reconnects    uint64 `protobuf:"varint,16,opt,name=reconnects,proto3" json:"reconnects,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -240,11 +243,100 @@ func (x *Camera) GetSizes() []*FrameSize {
 	return nil
 }
 
+func (x *Camera) GetSubStream() *SubStream {
+	if x != nil {
+		return x.SubStream
+	}
+	return nil
+}
+
 func (x *Camera) GetReconnects() uint64 {
 	if x != nil {
 		return x.Reconnects
 	}
 	return 0
+}
+
+// SubStream is a camera's sub_source: opened only while a size it makes
+// is watched, reopened with backoff when lost (the main stream makes those
+// sizes meanwhile).
+type SubStream struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	State CameraState            `protobuf:"varint,1,opt,name=state,proto3,enum=camstream.v1.CameraState" json:"state,omitempty"`
+	// Size of its pictures, 0 until it first streamed.
+	Width  int32 `protobuf:"varint,2,opt,name=width,proto3" json:"width,omitempty"`
+	Height int32 `protobuf:"varint,3,opt,name=height,proto3" json:"height,omitempty"`
+	// The most recent error of the sub-stream, empty when none.
+	LastError string `protobuf:"bytes,4,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// The sub_source with any user and password replaced by ***.
+	Source        string `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubStream) Reset() {
+	*x = SubStream{}
+	mi := &file_camstream_v1_capture_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubStream) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubStream) ProtoMessage() {}
+
+func (x *SubStream) ProtoReflect() protoreflect.Message {
+	mi := &file_camstream_v1_capture_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubStream.ProtoReflect.Descriptor instead.
+func (*SubStream) Descriptor() ([]byte, []int) {
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SubStream) GetState() CameraState {
+	if x != nil {
+		return x.State
+	}
+	return CameraState_CAMERA_STATE_UNSPECIFIED
+}
+
+func (x *SubStream) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *SubStream) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *SubStream) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *SubStream) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
 }
 
 // FrameSize is one smaller size of a camera's frames in flight.
@@ -262,7 +354,7 @@ type FrameSize struct {
 
 func (x *FrameSize) Reset() {
 	*x = FrameSize{}
-	mi := &file_camstream_v1_capture_proto_msgTypes[1]
+	mi := &file_camstream_v1_capture_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -274,7 +366,7 @@ func (x *FrameSize) String() string {
 func (*FrameSize) ProtoMessage() {}
 
 func (x *FrameSize) ProtoReflect() protoreflect.Message {
-	mi := &file_camstream_v1_capture_proto_msgTypes[1]
+	mi := &file_camstream_v1_capture_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -287,7 +379,7 @@ func (x *FrameSize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FrameSize.ProtoReflect.Descriptor instead.
 func (*FrameSize) Descriptor() ([]byte, []int) {
-	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{1}
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *FrameSize) GetWidth() int32 {
@@ -327,7 +419,7 @@ type Frame struct {
 
 func (x *Frame) Reset() {
 	*x = Frame{}
-	mi := &file_camstream_v1_capture_proto_msgTypes[2]
+	mi := &file_camstream_v1_capture_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +431,7 @@ func (x *Frame) String() string {
 func (*Frame) ProtoMessage() {}
 
 func (x *Frame) ProtoReflect() protoreflect.Message {
-	mi := &file_camstream_v1_capture_proto_msgTypes[2]
+	mi := &file_camstream_v1_capture_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +444,7 @@ func (x *Frame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Frame.ProtoReflect.Descriptor instead.
 func (*Frame) Descriptor() ([]byte, []int) {
-	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{2}
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Frame) GetCameraId() string {
@@ -405,7 +497,7 @@ type ListCamerasRequest struct {
 
 func (x *ListCamerasRequest) Reset() {
 	*x = ListCamerasRequest{}
-	mi := &file_camstream_v1_capture_proto_msgTypes[3]
+	mi := &file_camstream_v1_capture_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -417,7 +509,7 @@ func (x *ListCamerasRequest) String() string {
 func (*ListCamerasRequest) ProtoMessage() {}
 
 func (x *ListCamerasRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_camstream_v1_capture_proto_msgTypes[3]
+	mi := &file_camstream_v1_capture_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -430,7 +522,7 @@ func (x *ListCamerasRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCamerasRequest.ProtoReflect.Descriptor instead.
 func (*ListCamerasRequest) Descriptor() ([]byte, []int) {
-	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{3}
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{4}
 }
 
 type ListCamerasResponse struct {
@@ -442,7 +534,7 @@ type ListCamerasResponse struct {
 
 func (x *ListCamerasResponse) Reset() {
 	*x = ListCamerasResponse{}
-	mi := &file_camstream_v1_capture_proto_msgTypes[4]
+	mi := &file_camstream_v1_capture_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -454,7 +546,7 @@ func (x *ListCamerasResponse) String() string {
 func (*ListCamerasResponse) ProtoMessage() {}
 
 func (x *ListCamerasResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_camstream_v1_capture_proto_msgTypes[4]
+	mi := &file_camstream_v1_capture_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -467,7 +559,7 @@ func (x *ListCamerasResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCamerasResponse.ProtoReflect.Descriptor instead.
 func (*ListCamerasResponse) Descriptor() ([]byte, []int) {
-	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{4}
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListCamerasResponse) GetCameras() []*Camera {
@@ -493,7 +585,7 @@ type StreamFramesRequest struct {
 
 func (x *StreamFramesRequest) Reset() {
 	*x = StreamFramesRequest{}
-	mi := &file_camstream_v1_capture_proto_msgTypes[5]
+	mi := &file_camstream_v1_capture_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -505,7 +597,7 @@ func (x *StreamFramesRequest) String() string {
 func (*StreamFramesRequest) ProtoMessage() {}
 
 func (x *StreamFramesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_camstream_v1_capture_proto_msgTypes[5]
+	mi := &file_camstream_v1_capture_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -518,7 +610,7 @@ func (x *StreamFramesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamFramesRequest.ProtoReflect.Descriptor instead.
 func (*StreamFramesRequest) Descriptor() ([]byte, []int) {
-	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{5}
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StreamFramesRequest) GetCameraId() string {
@@ -551,7 +643,7 @@ type StreamFramesResponse struct {
 
 func (x *StreamFramesResponse) Reset() {
 	*x = StreamFramesResponse{}
-	mi := &file_camstream_v1_capture_proto_msgTypes[6]
+	mi := &file_camstream_v1_capture_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -563,7 +655,7 @@ func (x *StreamFramesResponse) String() string {
 func (*StreamFramesResponse) ProtoMessage() {}
 
 func (x *StreamFramesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_camstream_v1_capture_proto_msgTypes[6]
+	mi := &file_camstream_v1_capture_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -576,7 +668,7 @@ func (x *StreamFramesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamFramesResponse.ProtoReflect.Descriptor instead.
 func (*StreamFramesResponse) Descriptor() ([]byte, []int) {
-	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{6}
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *StreamFramesResponse) GetFrame() *Frame {
@@ -597,7 +689,7 @@ type GetSnapshotRequest struct {
 
 func (x *GetSnapshotRequest) Reset() {
 	*x = GetSnapshotRequest{}
-	mi := &file_camstream_v1_capture_proto_msgTypes[7]
+	mi := &file_camstream_v1_capture_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -609,7 +701,7 @@ func (x *GetSnapshotRequest) String() string {
 func (*GetSnapshotRequest) ProtoMessage() {}
 
 func (x *GetSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_camstream_v1_capture_proto_msgTypes[7]
+	mi := &file_camstream_v1_capture_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -622,7 +714,7 @@ func (x *GetSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*GetSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{7}
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetSnapshotRequest) GetCameraId() string {
@@ -648,7 +740,7 @@ type GetSnapshotResponse struct {
 
 func (x *GetSnapshotResponse) Reset() {
 	*x = GetSnapshotResponse{}
-	mi := &file_camstream_v1_capture_proto_msgTypes[8]
+	mi := &file_camstream_v1_capture_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -660,7 +752,7 @@ func (x *GetSnapshotResponse) String() string {
 func (*GetSnapshotResponse) ProtoMessage() {}
 
 func (x *GetSnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_camstream_v1_capture_proto_msgTypes[8]
+	mi := &file_camstream_v1_capture_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -673,7 +765,7 @@ func (x *GetSnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSnapshotResponse.ProtoReflect.Descriptor instead.
 func (*GetSnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{8}
+	return file_camstream_v1_capture_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetSnapshotResponse) GetFrame() *Frame {
@@ -687,7 +779,7 @@ var File_camstream_v1_capture_proto protoreflect.FileDescriptor
 
 const file_camstream_v1_capture_proto_rawDesc = "" +
 	"\n" +
-	"\x1acamstream/v1/capture.proto\x12\fcamstream.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x03\n" +
+	"\x1acamstream/v1/capture.proto\x12\fcamstream.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x03\n" +
 	"\x06Camera\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
@@ -703,10 +795,19 @@ const file_camstream_v1_capture_proto_rawDesc = "" +
 	" \x01(\x05R\vsubscribers\x12\x17\n" +
 	"\amax_fps\x18\v \x01(\x01R\x06maxFps\x12B\n" +
 	"\x0flast_frame_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\rlastFrameTime\x12-\n" +
-	"\x05sizes\x18\r \x03(\v2\x17.camstream.v1.FrameSizeR\x05sizes\x12\x1e\n" +
+	"\x05sizes\x18\r \x03(\v2\x17.camstream.v1.FrameSizeR\x05sizes\x126\n" +
+	"\n" +
+	"sub_stream\x18\x0e \x01(\v2\x17.camstream.v1.SubStreamR\tsubStream\x12\x1e\n" +
 	"\n" +
 	"reconnects\x18\x10 \x01(\x04R\n" +
-	"reconnects\"[\n" +
+	"reconnects\"\xa1\x01\n" +
+	"\tSubStream\x12/\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x19.camstream.v1.CameraStateR\x05state\x12\x14\n" +
+	"\x05width\x18\x02 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\x03 \x01(\x05R\x06height\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x04 \x01(\tR\tlastError\x12\x16\n" +
+	"\x06source\x18\x05 \x01(\tR\x06source\"[\n" +
 	"\tFrameSize\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\x05R\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\x05R\x06height\x12 \n" +
@@ -758,39 +859,42 @@ func file_camstream_v1_capture_proto_rawDescGZIP() []byte {
 }
 
 var file_camstream_v1_capture_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_camstream_v1_capture_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_camstream_v1_capture_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_camstream_v1_capture_proto_goTypes = []any{
 	(CameraState)(0),              // 0: camstream.v1.CameraState
 	(*Camera)(nil),                // 1: camstream.v1.Camera
-	(*FrameSize)(nil),             // 2: camstream.v1.FrameSize
-	(*Frame)(nil),                 // 3: camstream.v1.Frame
-	(*ListCamerasRequest)(nil),    // 4: camstream.v1.ListCamerasRequest
-	(*ListCamerasResponse)(nil),   // 5: camstream.v1.ListCamerasResponse
-	(*StreamFramesRequest)(nil),   // 6: camstream.v1.StreamFramesRequest
-	(*StreamFramesResponse)(nil),  // 7: camstream.v1.StreamFramesResponse
-	(*GetSnapshotRequest)(nil),    // 8: camstream.v1.GetSnapshotRequest
-	(*GetSnapshotResponse)(nil),   // 9: camstream.v1.GetSnapshotResponse
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*SubStream)(nil),             // 2: camstream.v1.SubStream
+	(*FrameSize)(nil),             // 3: camstream.v1.FrameSize
+	(*Frame)(nil),                 // 4: camstream.v1.Frame
+	(*ListCamerasRequest)(nil),    // 5: camstream.v1.ListCamerasRequest
+	(*ListCamerasResponse)(nil),   // 6: camstream.v1.ListCamerasResponse
+	(*StreamFramesRequest)(nil),   // 7: camstream.v1.StreamFramesRequest
+	(*StreamFramesResponse)(nil),  // 8: camstream.v1.StreamFramesResponse
+	(*GetSnapshotRequest)(nil),    // 9: camstream.v1.GetSnapshotRequest
+	(*GetSnapshotResponse)(nil),   // 10: camstream.v1.GetSnapshotResponse
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_camstream_v1_capture_proto_depIdxs = []int32{
 	0,  // 0: camstream.v1.Camera.state:type_name -> camstream.v1.CameraState
-	10, // 1: camstream.v1.Camera.last_frame_time:type_name -> google.protobuf.Timestamp
-	2,  // 2: camstream.v1.Camera.sizes:type_name -> camstream.v1.FrameSize
-	10, // 3: camstream.v1.Frame.captured_at:type_name -> google.protobuf.Timestamp
-	1,  // 4: camstream.v1.ListCamerasResponse.cameras:type_name -> camstream.v1.Camera
-	3,  // 5: camstream.v1.StreamFramesResponse.frame:type_name -> camstream.v1.Frame
-	3,  // 6: camstream.v1.GetSnapshotResponse.frame:type_name -> camstream.v1.Frame
-	4,  // 7: camstream.v1.CaptureService.ListCameras:input_type -> camstream.v1.ListCamerasRequest
-	6,  // 8: camstream.v1.CaptureService.StreamFrames:input_type -> camstream.v1.StreamFramesRequest
-	8,  // 9: camstream.v1.CaptureService.GetSnapshot:input_type -> camstream.v1.GetSnapshotRequest
-	5,  // 10: camstream.v1.CaptureService.ListCameras:output_type -> camstream.v1.ListCamerasResponse
-	7,  // 11: camstream.v1.CaptureService.StreamFrames:output_type -> camstream.v1.StreamFramesResponse
-	9,  // 12: camstream.v1.CaptureService.GetSnapshot:output_type -> camstream.v1.GetSnapshotResponse
-	10, // [10:13] is the sub-list for method output_type
-	7,  // [7:10] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	11, // 1: camstream.v1.Camera.last_frame_time:type_name -> google.protobuf.Timestamp
+	3,  // 2: camstream.v1.Camera.sizes:type_name -> camstream.v1.FrameSize
+	2,  // 3: camstream.v1.Camera.sub_stream:type_name -> camstream.v1.SubStream
+	0,  // 4: camstream.v1.SubStream.state:type_name -> camstream.v1.CameraState
+	11, // 5: camstream.v1.Frame.captured_at:type_name -> google.protobuf.Timestamp
+	1,  // 6: camstream.v1.ListCamerasResponse.cameras:type_name -> camstream.v1.Camera
+	4,  // 7: camstream.v1.StreamFramesResponse.frame:type_name -> camstream.v1.Frame
+	4,  // 8: camstream.v1.GetSnapshotResponse.frame:type_name -> camstream.v1.Frame
+	5,  // 9: camstream.v1.CaptureService.ListCameras:input_type -> camstream.v1.ListCamerasRequest
+	7,  // 10: camstream.v1.CaptureService.StreamFrames:input_type -> camstream.v1.StreamFramesRequest
+	9,  // 11: camstream.v1.CaptureService.GetSnapshot:input_type -> camstream.v1.GetSnapshotRequest
+	6,  // 12: camstream.v1.CaptureService.ListCameras:output_type -> camstream.v1.ListCamerasResponse
+	8,  // 13: camstream.v1.CaptureService.StreamFrames:output_type -> camstream.v1.StreamFramesResponse
+	10, // 14: camstream.v1.CaptureService.GetSnapshot:output_type -> camstream.v1.GetSnapshotResponse
+	12, // [12:15] is the sub-list for method output_type
+	9,  // [9:12] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_camstream_v1_capture_proto_init() }
@@ -804,7 +908,7 @@ func file_camstream_v1_capture_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_camstream_v1_capture_proto_rawDesc), len(file_camstream_v1_capture_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

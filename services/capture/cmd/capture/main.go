@@ -217,7 +217,7 @@ func logStart(log *slog.Logger, opts options, lns listeners, tls bool, cams []co
 	ids := make([]string, len(cams))
 	for i, c := range cams {
 		ids[i] = c.ID
-		log.Info("camera configured", "camera", c.ID, "name", c.Name, "source", c.Source,
+		log.Info("camera configured", "camera", c.ID, "name", c.Name, "source", c.Source, "sub_source", c.SubSource,
 			"fps", c.FPS, "width", c.Width, "quality", c.Quality, "on_demand", c.OnDemand)
 	}
 	log.Info("capture listening", "grpc", lns.grpc.Addr().String(), "http", lns.http.Addr().String(),

@@ -82,6 +82,7 @@ type Status struct {
 	Frames        uint64       // frames published since start
 	Reconnects    uint64       // times the source was lost
 	Sizes         []SizeStatus // smaller sizes watched since start, narrowest first
+	Sub           *SubStatus   // the sub_source's stream, nil without one
 }
 
 // Camera is one camera and its capture loop. Its hub, and so its
@@ -104,6 +105,8 @@ type Camera struct {
 	watched   atomic.Pointer[[]*sized]
 	lastLeave atomic.Int64 // UnixNano of the last subscriber leaving
 	wake      chan struct{}
+	// sub is the current settings' sub-stream, nil without a sub_source.
+	sub atomic.Pointer[subStream]
 
 	mu      sync.Mutex
 	cfg     config.Camera
@@ -170,7 +173,7 @@ func (c *Camera) Reconfigure(cfg config.Camera) {
 	c.cfg = cfg
 	restart := c.restart
 	c.mu.Unlock()
-	c.log.Info("camera settings changed: restarting", "source", cfg.Source, "fps", cfg.FPS,
+	c.log.Info("camera settings changed: restarting", "source", cfg.Source, "sub_source", cfg.SubSource, "fps", cfg.FPS,
 		"width", cfg.Width, "quality", cfg.Quality, "on_demand", cfg.OnDemand)
 	if restart != nil {
 		restart()
@@ -197,16 +200,27 @@ func (c *Camera) Removed() bool { return c.life.Err() != nil }
 // camera) until release is called. release may be called more than once.
 func (c *Camera) Subscribe() (release func()) {
 	c.subs.Add(1)
+	c.wakeMain()
+	var once sync.Once
+	return func() { once.Do(func() { c.leave(true) }) }
+}
+
+// leave ends a subscription. Only a subscriber the main stream served
+// starts its idle_timeout: one the sub-stream served does not keep an
+// on-demand camera's main stream open.
+func (c *Camera) leave(servedByMain bool) {
+	if servedByMain {
+		c.lastLeave.Store(time.Now().UnixNano())
+	}
+	c.subs.Add(-1)
+}
+
+// wakeMain tells an idle on-demand camera's loop to check whether it is
+// wanted.
+func (c *Camera) wakeMain() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
-	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			c.lastLeave.Store(time.Now().UnixNano())
-			c.subs.Add(-1)
-		})
 	}
 }
 
@@ -243,7 +257,7 @@ func (c *Camera) Status() Status {
 		State: c.state, Width: c.width, Height: c.height, FPS: fps,
 		MaxFPS: c.cfg.FPS, LastError: c.lastErr, OnDemand: c.cfg.OnDemand,
 		Subscribers: int(c.subs.Load()), LastFrameTime: c.lastFrame,
-		Frames: c.frames, Reconnects: c.reconnects, Sizes: c.sizeStatuses(),
+		Frames: c.frames, Reconnects: c.reconnects, Sizes: c.sizeStatuses(), Sub: c.subStatus(),
 	}
 }
 

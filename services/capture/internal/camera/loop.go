@@ -27,8 +27,10 @@ func (c *Camera) Run(ctx context.Context) {
 		if !first {
 			c.restarted()
 		}
+		waitSub := c.startSub(settings, cfg)
 		c.runSettings(settings, cfg)
 		cancel()
+		waitSub()
 	}
 }
 
@@ -122,7 +124,7 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 	var reads readClock
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	var watcher sync.WaitGroup
-	watcher.Go(func() { c.watch(watchCtx, &reads) })
+	watcher.Go(func() { c.watch(watchCtx, &reads, c.stalled) })
 	defer watcher.Wait()
 	defer stopWatch()
 	pacer := pace.New(cfg.FPS)
@@ -180,9 +182,10 @@ func fit(img gocv.Mat, resized *gocv.Mat, w int) gocv.Mat {
 }
 
 // wanted reports whether an on-demand camera should be open: it has
-// subscribers, or had one less than idle_timeout ago.
+// subscribers the sub-stream does not serve, or had one less than
+// idle_timeout ago.
 func (c *Camera) wanted(now time.Time, cfg config.Camera) bool {
-	if c.subs.Load() > 0 {
+	if c.subs.Load() > c.subTaken() {
 		return true
 	}
 	left := c.lastLeave.Load()

@@ -181,7 +181,7 @@ func (s *Set) Apply(cfgs []config.Camera) Changes {
 	}
 	for _, c := range added {
 		s.start(c)
-		c.log.Info("camera added", "source", c.Config().Source)
+		c.log.Info("camera added", "source", c.Config().Source, "sub_source", c.Config().SubSource)
 	}
 	s.mu.Unlock()
 

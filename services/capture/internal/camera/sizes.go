@@ -43,14 +43,18 @@ type Feed struct {
 }
 
 // Latest is Camera.Latest for the feed's size. A smaller size's frame is
-// fresh only while it belongs to the newest full frame: one left from
-// before the size was last watched is not.
+// fresh only while it belongs to the newest full frame, or to the
+// streaming sub-stream's newest picture: one left from before the size
+// was last watched is not.
 func (f Feed) Latest() (frame *hub.Frame, fresh bool) {
 	frame = f.hub.Latest()
 	fresh = frame != nil && f.cam.State() == StateStreaming
 	if f.Width != 0 && fresh {
 		full := f.cam.hub.Latest()
 		fresh = full != nil && frame.CapturedAt.Equal(full.CapturedAt)
+	}
+	if f.Width != 0 && !fresh && frame != nil {
+		fresh = f.cam.freshSub(frame)
 	}
 	return frame, fresh
 }
@@ -77,12 +81,13 @@ func (c *Camera) SubscribeWidth(want int) (Feed, func(), error) {
 		return Feed{cam: c, hub: c.hub}, c.Subscribe(), nil
 	}
 	s := c.addSize(w)
-	leave := c.Subscribe()
+	c.subs.Add(1)
+	c.wakeMain()
 	var once sync.Once
 	return Feed{cam: c, hub: s.hub, Width: w}, func() {
 		once.Do(func() {
+			c.leave(!c.subTakes(w))
 			c.dropSize(s)
-			leave()
 		})
 	}, nil
 }
@@ -123,6 +128,7 @@ func (c *Camera) storeWatched() {
 	}
 	slices.SortFunc(list, func(a, b *sized) int { return a.width - b.width })
 	c.watched.Store(&list)
+	c.wakeSub()
 }
 
 // sizeStatuses returns every size watched since start, narrowest first.
@@ -148,6 +154,9 @@ func (c *Camera) encodeSizes(pic gocv.Mat, full *hub.Frame, params []int, small,
 		return nil
 	}
 	for _, s := range *p {
+		if c.subServes(s.width) {
+			continue // made from the sub-stream
+		}
 		f := &hub.Frame{JPEG: full.JPEG, Width: full.Width, Height: full.Height, CapturedAt: full.CapturedAt}
 		if s.width < pic.Cols() {
 			h := size.Height(s.width, pic.Cols(), pic.Rows())

@@ -31,9 +31,10 @@ func (r *readClock) tick(now time.Time) {
 // cannot be interrupted and only fail after FFmpeg's timeouts; until then
 // a camera that stopped sending would look streaming. When no frame came
 // for max(StallAfter, a few frame intervals), watch reports the camera
-// reconnecting; the next frame, or the read failing and the source being
-// reopened, moves it on.
-func (c *Camera) watch(ctx context.Context, reads *readClock) {
+// reconnecting (through stalled: the camera's, or its sub-stream's); the
+// next frame, or the read failing and the source being reopened, moves it
+// on.
+func (c *Camera) watch(ctx context.Context, reads *readClock, stalled func(quiet time.Duration)) {
 	t := time.NewTicker(c.opts.StallAfter / 4)
 	defer t.Stop()
 	for {
@@ -47,7 +48,7 @@ func (c *Camera) watch(ctx context.Context, reads *readClock) {
 			}
 			limit := max(c.opts.StallAfter, stallIntervals*time.Duration(reads.gap.Load()))
 			if quiet := now.Sub(time.Unix(0, last)); quiet > limit {
-				c.stalled(quiet)
+				stalled(quiet)
 			}
 		}
 	}

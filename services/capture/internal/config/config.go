@@ -32,9 +32,13 @@ const (
 
 // Camera is one camera, validated and with defaults applied.
 type Camera struct {
-	ID          string
-	Name        string
-	Source      Source
+	ID     string
+	Name   string
+	Source Source
+	// SubSource is the camera's own lower-resolution stream, if it has
+	// one (zero Kind when not set): the smaller sizes up to its width are
+	// made from it.
+	SubSource   Source
 	FPS         float64 // frame-rate cap, 0 = as the source gives
 	Width       int     // resize keeping the aspect ratio, 0 = as is
 	Quality     int     // JPEG quality 1..100
@@ -57,6 +61,7 @@ type fileCamera struct {
 	ID          string         `yaml:"id"`
 	Name        string         `yaml:"name"`
 	Source      string         `yaml:"source"`
+	SubSource   string         `yaml:"sub_source"`
 	FPS         float64        `yaml:"fps"`
 	Width       int            `yaml:"width"`
 	Quality     *int           `yaml:"quality"`
@@ -140,6 +145,10 @@ func (fc fileCamera) validate(env Env) (Camera, error) {
 	if err != nil {
 		return Camera{}, fmt.Errorf("source: %w", err)
 	}
+	sub, err := fc.subSource(env, raw)
+	if err != nil {
+		return Camera{}, err
+	}
 	name, err := Expand(fc.Name, env)
 	if err != nil {
 		return Camera{}, fmt.Errorf("name: %w", err)
@@ -148,7 +157,7 @@ func (fc fileCamera) validate(env Env) (Camera, error) {
 		name = fc.ID
 	}
 	cam := Camera{
-		ID: fc.ID, Name: name, Source: src, FPS: fc.FPS, Width: fc.Width,
+		ID: fc.ID, Name: name, Source: src, SubSource: sub, FPS: fc.FPS, Width: fc.Width,
 		Quality: DefaultQuality, OnDemand: fc.OnDemand, IdleTimeout: DefaultIdleTimeout,
 	}
 	if fc.Quality != nil {

@@ -103,3 +103,30 @@ func (s Source) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // MarshalText makes encoders print the source redacted.
 func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// subSource parses the camera's optional sub_source: a stream of the same
+// camera at a lower resolution, so a network stream, a file or a test
+// pattern; never the main source again.
+func (fc fileCamera) subSource(env Env, mainRaw string) (Source, error) {
+	raw, err := Expand(fc.SubSource, env)
+	if err != nil {
+		return Source{}, fmt.Errorf("sub_source: %w", err)
+	}
+	if raw == "" {
+		return Source{}, nil
+	}
+	sub, err := ParseSource(raw)
+	if err != nil {
+		return Source{}, fmt.Errorf("sub_source: %w", err)
+	}
+	if sub.Kind == KindDevice {
+		return Source{}, fmt.Errorf("sub_source: %s: a device has no second stream; want the camera's lower-resolution stream URL", sub)
+	}
+	if raw == mainRaw {
+		return Source{}, fmt.Errorf("sub_source: %s is the source itself; want the camera's lower-resolution stream (often /stream2 or subtype=1)", sub)
+	}
+	return sub, nil
+}
+
+// IsZero reports whether no source is set (an absent sub_source).
+func (s Source) IsZero() bool { return s.Kind == 0 }

@@ -292,6 +292,10 @@ func cameraProto(st camera.Status) *camstreamv1.Camera {
 	if !st.LastFrameTime.IsZero() {
 		c.LastFrameTime = timestamppb.New(st.LastFrameTime)
 	}
+	if sub := st.Sub; sub != nil {
+		c.SubStream = &camstreamv1.SubStream{State: stateProto(sub.State), Width: int32(sub.Width),
+			Height: int32(sub.Height), LastError: sub.LastError, Source: sub.Source}
+	}
 	for _, z := range st.Sizes {
 		// A size not below the camera's own is served its full frames.
 		if z.Subscribers > 0 && (st.Width == 0 || z.Width < st.Width) {

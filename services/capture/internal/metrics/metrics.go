@@ -98,7 +98,7 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 type cameraCollector struct {
 	statuses                                    func() []camera.Status
 	frames, reconnects, state, subscribers, fps *prometheus.Desc
-	sizeFrames, sizeSubscribers                 *prometheus.Desc
+	sizeFrames, sizeSubscribers, subState       *prometheus.Desc
 }
 
 func newCameraCollector(statuses func() []camera.Status) *cameraCollector {
@@ -117,6 +117,9 @@ func newCameraCollector(statuses func() []camera.Status) *cameraCollector {
 			[]string{"camera", "width"}, nil),
 		sizeSubscribers: prometheus.NewDesc("camstream_capture_size_subscribers",
 			"Open StreamFrames and GetSnapshot calls for the camera at a smaller width.", []string{"camera", "width"}, nil),
+		subState: prometheus.NewDesc("camstream_capture_sub_state",
+			"1 for the current state of the camera's sub_source stream, 0 for the others; only cameras with a sub_source.",
+			[]string{"camera", "state"}, nil),
 		fps: prometheus.NewDesc("camstream_capture_camera_fps",
 			"Frames per second the camera delivered over the last few seconds.", []string{"camera"}, nil),
 	}
@@ -129,6 +132,7 @@ func (c *cameraCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.subscribers
 	ch <- c.sizeFrames
 	ch <- c.sizeSubscribers
+	ch <- c.subState
 	ch <- c.fps
 }
 
@@ -136,12 +140,9 @@ func (c *cameraCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range c.statuses() {
 		ch <- prometheus.MustNewConstMetric(c.frames, prometheus.CounterValue, float64(st.Frames), st.ID)
 		ch <- prometheus.MustNewConstMetric(c.reconnects, prometheus.CounterValue, float64(st.Reconnects), st.ID)
-		for _, s := range camera.States() {
-			v := 0.0
-			if s == st.State {
-				v = 1
-			}
-			ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, v, st.ID, s.String())
+		c.collectState(ch, c.state, st.ID, st.State)
+		if st.Sub != nil {
+			c.collectState(ch, c.subState, st.ID, st.Sub.State)
 		}
 		ch <- prometheus.MustNewConstMetric(c.subscribers, prometheus.GaugeValue, float64(st.Subscribers), st.ID)
 		for _, z := range st.Sizes {
@@ -150,5 +151,16 @@ func (c *cameraCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.sizeSubscribers, prometheus.GaugeValue, float64(z.Subscribers), st.ID, w)
 		}
 		ch <- prometheus.MustNewConstMetric(c.fps, prometheus.GaugeValue, st.FPS, st.ID)
+	}
+}
+
+// collectState sends desc for every state: 1 for cur, 0 for the others.
+func (c *cameraCollector) collectState(ch chan<- prometheus.Metric, desc *prometheus.Desc, id string, cur camera.State) {
+	for _, s := range camera.States() {
+		v := 0.0
+		if s == cur {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, id, s.String())
 	}
 }

@@ -14,7 +14,7 @@ func TestExposition(t *testing.T) {
 	statuses := func() []camera.Status {
 		return []camera.Status{
 			{ID: "front", State: camera.StateStreaming, Frames: 42, Reconnects: 2, Subscribers: 3},
-			{ID: "back", State: camera.StateFailed},
+			{ID: "back", State: camera.StateFailed, Sub: &camera.SubStatus{State: camera.StateStreaming}},
 		}
 	}
 	m := New(statuses)
@@ -31,6 +31,8 @@ func TestExposition(t *testing.T) {
 		`camstream_capture_camera_state{camera="front",state="failed"} 0`,
 		`camstream_capture_camera_state{camera="back",state="failed"} 1`,
 		`camstream_capture_subscribers{camera="front"} 3`,
+		`camstream_capture_sub_state{camera="back",state="streaming"} 1`,
+		`camstream_capture_sub_state{camera="back",state="idle"} 0`,
 		`camstream_capture_encode_seconds_count 1`,
 		`camstream_capture_frame_bytes_sum 51200`,
 		`go_goroutines `,
@@ -39,6 +41,9 @@ func TestExposition(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+	if strings.Contains(text, `camstream_capture_sub_state{camera="front"`) {
+		t.Error("metrics have a sub_state for front, a camera without a sub_source")
 	}
 	if t.Failed() {
 		t.Logf("metrics:\n%s", text)

@@ -77,6 +77,7 @@ type cameraView struct {
 	FPS       string
 	Size      string
 	LastError string
+	Sub       string // the sub-stream's state and size, empty without one
 	Viewers   int32
 	Path      string // /cameras/ID
 }
@@ -87,6 +88,7 @@ func viewOf(c *camstreamv1.Camera) cameraView {
 		Name:      c.GetName(),
 		State:     stateName(c.GetState()),
 		LastError: c.GetLastError(),
+		Sub:       subText(c.GetSubStream()),
 		Viewers:   c.GetSubscribers(),
 		Path:      "/cameras/" + url.PathEscape(c.GetId()),
 	}
@@ -100,6 +102,20 @@ func viewOf(c *camstreamv1.Camera) cameraView {
 		v.Size = fmt.Sprintf("%d×%d", c.GetWidth(), c.GetHeight())
 	}
 	return v
+}
+
+// subText is a camera's sub-stream as the pages show it ("sub-stream
+// streaming 640×360"), empty when the camera has none. live.js writes
+// the same text when it polls.
+func subText(sub *camstreamv1.SubStream) string {
+	if sub == nil {
+		return ""
+	}
+	t := "sub-stream " + stateName(sub.GetState())
+	if sub.GetWidth() > 0 {
+		t += fmt.Sprintf(" %d×%d", sub.GetWidth(), sub.GetHeight())
+	}
+	return t
 }
 
 // stateName is the lower-case state; a camera whose capture does not

@@ -49,8 +49,17 @@ type cameraStatus struct {
 	OnDemand       bool   `json:"on_demand"`
 	// Sizes are the smaller sizes capture encodes now besides the full
 	// one, narrowest first (see ?width=).
-	Sizes   []sizeJSON   `json:"sizes"`
-	History *historyJSON `json:"history,omitempty"`
+	Sizes []sizeJSON `json:"sizes"`
+	// SubStream is the camera's sub_source stream, null without one.
+	SubStream *subStreamJSON `json:"sub_stream"`
+	History   *historyJSON   `json:"history,omitempty"`
+}
+
+type subStreamJSON struct {
+	State     string `json:"state"`
+	Width     int32  `json:"width"`
+	Height    int32  `json:"height"`
+	LastError string `json:"last_error"`
 }
 
 type sizeJSON struct {
@@ -129,6 +138,10 @@ func (s *Server) cameraStatus(cam *camstreamv1.Camera, withHistory bool) cameraS
 		Reconnects: cam.GetReconnects(), LastError: v.LastError, OnDemand: cam.GetOnDemand(),
 		LatencyP50MS: num(math.NaN()), LatencyP99MS: num(math.NaN()),
 		Sizes: []sizeJSON{},
+	}
+	if sub := cam.GetSubStream(); sub != nil {
+		cs.SubStream = &subStreamJSON{State: stateName(sub.GetState()), Width: sub.GetWidth(),
+			Height: sub.GetHeight(), LastError: sub.GetLastError()}
 	}
 	for _, sz := range cam.GetSizes() {
 		cs.Sizes = append(cs.Sizes, sizeJSON{Width: sz.GetWidth(), Height: sz.GetHeight(), Subscribers: sz.GetSubscribers()})

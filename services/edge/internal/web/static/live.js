@@ -200,6 +200,13 @@
     return !name || name === "unspecified" ? "offline" : name;
   }
 
+  // subText is pages.go's subText: the sub-stream's state and size.
+  function subText(sub) {
+    if (!sub) return "";
+    const size = sub.width ? ` ${sub.width}×${sub.height}` : "";
+    return `sub-stream ${stateName(sub.state)}${size}`;
+  }
+
   function setField(card, field, text) {
     const el = card.querySelector(`[data-field="${field}"]`);
     if (!el) return;
@@ -210,7 +217,7 @@
       return;
     }
     el.textContent = text;
-    if (field === "error") el.hidden = !text;
+    if (field === "error" || field === "sub") el.hidden = !text;
   }
 
   // Cameras come and go when capture's camera file changes. A list or grid
@@ -253,6 +260,7 @@
           setField(card, "fps", state === "streaming" ? `${Number(cam.fps || 0).toFixed(1)} fps` : "");
           setField(card, "size", cam.width ? `${cam.width}×${cam.height}` : "");
           setField(card, "error", cam.lastError || "");
+          setField(card, "sub", subText(cam.subStream));
         }
       } catch (err) {
         // The edge is restarting; the next poll will tell.

@@ -29,6 +29,15 @@
     return b.toFixed(0) + " B/s";
   }
 
+  // subStream is a camera's sub_source stream: state, size and error.
+  function subStream(c) {
+    const s = c.sub_stream;
+    if (!s) return "none";
+    let t = s.state + (s.width ? " " + s.width + "×" + s.height : "");
+    if (s.last_error && s.state !== "streaming" && s.state !== "idle") t += ": " + s.last_error;
+    return t;
+  }
+
   const FIGURES = [
     ["fps", "source fps", (c) => (c.state === "streaming" ? fixed(c.fps, 1) : "–")],
     ["viewers", "viewers here", (c) => fixed(c.viewers, 0)],
@@ -38,6 +47,7 @@
     ["reconnects", "reconnects", (c) => String(c.reconnects)],
     ["size", "size", (c) => (c.width ? c.width + "×" + c.height : "–")],
     ["sizes", "smaller sizes", (c) => (c.sizes && c.sizes.length ? c.sizes.map((z) => z.width + " px (" + z.subscribers + ")").join(", ") : "none")],
+    ["sub", "sub-stream", subStream],
   ];
 
   function chartOptions(width) {
@@ -108,6 +118,7 @@
     card.li.dataset.state = cam.state;
     card.down.hidden = !isDown;
     for (const [key, , value] of FIGURES) card.values[key].textContent = value(cam);
+    card.values.sub.parentElement.hidden = !cam.sub_stream; // only cameras with a sub_source
     card.error.hidden = !cam.last_error;
     card.error.textContent = cam.last_error || "";
     card.chart.setData(seriesOf(cam));

@@ -1,0 +1,237 @@
+package camera
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/camstream/camstream/services/capture/internal/config"
+	"github.com/camstream/camstream/services/capture/internal/hub"
+	"github.com/camstream/camstream/services/capture/internal/pace"
+	"github.com/camstream/camstream/services/capture/internal/size"
+	"github.com/camstream/camstream/services/capture/internal/source"
+)
+
+// subStream is a camera's sub_source: the same camera's own stream at a
+// lower resolution. While a smaller size up to its width is watched, its
+// loop decodes it and makes those sizes from its pictures, so a grid of
+// many cameras decodes the small streams, not the main ones. It is always
+// opened on demand (closed idle_timeout after the last such size's
+// subscriber leaves) and reopened with backoff when lost; while it is lost
+// the main stream makes those sizes again.
+type subStream struct {
+	src  config.Source
+	wake chan struct{}
+	// lastWanted is when a size it makes was last watched; lastFrame the
+	// capture time of its newest frame (UnixNano both).
+	lastWanted atomic.Int64
+	lastFrame  atomic.Int64
+
+	mu            sync.Mutex
+	state         State
+	lastErr       string
+	width, height int // of its pictures, 0 before the first
+}
+
+// SubStatus is a snapshot of a camera's sub-stream. Source is redacted.
+type SubStatus struct {
+	Source        string
+	State         State
+	Width, Height int
+	LastError     string
+}
+
+// startSub starts the sub-stream loop of the settings cfg, if cfg names a
+// sub_source, until ctx ends; the returned func waits for it to end.
+func (c *Camera) startSub(ctx context.Context, cfg config.Camera) (wait func()) {
+	if cfg.SubSource.IsZero() {
+		c.sub.Store(nil)
+		return func() {}
+	}
+	s := &subStream{src: cfg.SubSource, wake: make(chan struct{}, 1), state: StateIdle}
+	c.sub.Store(s)
+	var wg sync.WaitGroup
+	wg.Go(func() { c.runSub(ctx, cfg, s) })
+	return wg.Wait
+}
+
+// runSub is the sub-stream's loop: sessions while a size it makes is
+// watched, reopened with backoff when lost, idle otherwise.
+func (c *Camera) runSub(ctx context.Context, cfg config.Camera, s *subStream) {
+	bo := c.opts.NewBackoff()
+	failures, streamedOnce := 0, false
+	for {
+		if !s.wanted(time.Now(), c.subDemand(s), cfg.IdleTimeout) {
+			c.setSubState(s, StateIdle, "")
+			if !c.waitSubWanted(ctx, cfg, s) {
+				return
+			}
+			streamedOnce = false
+			c.setSubState(s, StateStarting, "")
+		}
+		streamed, err := c.subSession(ctx, cfg, s)
+		if ctx.Err() != nil {
+			return
+		}
+		if streamed > 0 {
+			streamedOnce, failures = true, 0
+		}
+		if streamed >= c.opts.ResetAfter {
+			bo.Reset()
+		}
+		if err == nil {
+			continue // no size it makes is watched: go idle
+		}
+		failures++
+		state := StateReconnecting
+		if !streamedOnce || failures > failedAfter {
+			state = StateFailed
+		}
+		delay := bo.Next()
+		c.log.Warn("camera sub-stream error: smaller sizes are made from the main stream meanwhile",
+			"state", state.String(), "error", err, "attempt", failures, "retry_in", delay.Round(time.Millisecond).String())
+		c.setSubState(s, state, err.Error())
+		if !sleep(ctx, delay) {
+			return
+		}
+	}
+}
+
+// subSession opens the sub-stream and makes the sizes it serves until it
+// fails, ctx ends or none of them is watched any more (err == nil).
+func (c *Camera) subSession(ctx context.Context, cfg config.Camera, s *subStream) (streamed time.Duration, err error) {
+	var src source.Source
+	var first time.Time
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("sub-stream loop panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("sub-stream loop panicked: %v", r)
+		}
+		if src != nil {
+			src.Close()
+		}
+		if !first.IsZero() {
+			streamed = time.Since(first)
+		}
+	}()
+	src, err = c.opts.Open(ctx, s.src, source.Options{Name: cfg.Name, FPS: cfg.FPS})
+	if err != nil {
+		src = nil
+		return 0, fmt.Errorf("sub_source: %w", err)
+	}
+	img, small, scratch := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
+	defer img.Close()
+	defer small.Close()
+	defer scratch.Close()
+	var reads readClock
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var watcher sync.WaitGroup
+	watcher.Go(func() { c.watch(watchCtx, &reads, func(quiet time.Duration) { c.subStalled(s, quiet) }) })
+	defer watcher.Wait()
+	defer stopWatch()
+	pacer := pace.New(cfg.FPS)
+	params := []int{gocv.IMWriteJpegQuality, cfg.Quality}
+	for {
+		if err := src.Read(ctx, &img); err != nil {
+			if ctx.Err() != nil {
+				return 0, nil
+			}
+			return 0, fmt.Errorf("sub_source: %w", err)
+		}
+		now := time.Now()
+		reads.tick(now)
+		if !s.wanted(now, c.subDemand(s), cfg.IdleTimeout) {
+			return 0, nil
+		}
+		if !pacer.Allow(now) {
+			continue
+		}
+		if first.IsZero() {
+			first = now
+		}
+		if err := c.encodeFromSub(s, img, now, params, &small, &scratch); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// encodeFromSub publishes every watched size up to the sub-stream's width
+// from its picture pic, captured at now: resized and encoded once each.
+func (c *Camera) encodeFromSub(s *subStream, pic gocv.Mat, now time.Time, params []int, small, scratch *gocv.Mat) error {
+	s.lastFrame.Store(now.UnixNano())
+	c.subStreaming(s, pic.Cols(), pic.Rows())
+	p := c.watched.Load()
+	if p == nil {
+		return nil
+	}
+	for _, z := range *p {
+		if z.width > pic.Cols() {
+			continue // the main stream makes it
+		}
+		h := size.Height(z.width, pic.Cols(), pic.Rows())
+		out := pic
+		if z.width < pic.Cols() || h != pic.Rows() {
+			shrink(pic, small, scratch, z.width, h)
+			out = *small
+		}
+		start := time.Now()
+		jpeg, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, out, params)
+		if err != nil || len(jpeg) == 0 {
+			return fmt.Errorf("encode JPEG at width %d from the sub-stream: %v", z.width, err)
+		}
+		z.height.Store(int32(h))
+		z.encodes.Add(1)
+		if c.opts.Observer != nil {
+			c.opts.Observer.FrameEncoded(c.id, time.Since(start), len(jpeg))
+		}
+		z.hub.Publish(&hub.Frame{JPEG: jpeg, Width: z.width, Height: h, CapturedAt: now})
+	}
+	return nil
+}
+
+// wanted reports whether the sub-stream should be open at now: a size it
+// makes is watched (demand), or was less than idle ago.
+func (s *subStream) wanted(now time.Time, demand bool, idle time.Duration) bool {
+	if demand {
+		s.lastWanted.Store(now.UnixNano())
+		return true
+	}
+	last := s.lastWanted.Load()
+	return last != 0 && now.Sub(time.Unix(0, last)) < idle
+}
+
+// subDemand reports whether a size the sub-stream makes is watched: one
+// up to its width, or any while its width is not known yet.
+func (c *Camera) subDemand(s *subStream) bool {
+	p := c.watched.Load()
+	if p == nil {
+		return false
+	}
+	s.mu.Lock()
+	w := s.width
+	s.mu.Unlock()
+	for _, z := range *p {
+		if w == 0 || z.width <= w {
+			return true
+		}
+	}
+	return false
+}
+
+// waitSubWanted blocks until a size the sub-stream makes is watched; false
+// when ctx ends.
+func (c *Camera) waitSubWanted(ctx context.Context, cfg config.Camera, s *subStream) bool {
+	for !s.wanted(time.Now(), c.subDemand(s), cfg.IdleTimeout) {
+		select {
+		case <-s.wake:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return ctx.Err() == nil
+}
