@@ -214,5 +214,8 @@ func rect(r image.Rectangle) string {
 func (p *Pipeline) Close() error {
 	p.cropView.close()
 	p.rectViews.close()
+	if p.text != nil {
+		p.text.close()
+	}
 	return p.oriented.Close()
 }

@@ -200,3 +200,49 @@ func TestControlsDoNotAllocatePerFrame(t *testing.T) {
 		t.Errorf("Apply allocates %v times per frame, want 0", n)
 	}
 }
+
+// The overlay is drawn in its corner: white text with a black outline,
+// within a margin of the picture's edges, nothing elsewhere.
+func TestOverlayCorners(t *testing.T) {
+	for _, corner := range []config.Corner{config.TopLeft, config.TopRight, config.BottomLeft, config.BottomRight} {
+		t.Run(string(corner), func(t *testing.T) {
+			src := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(128, 128, 128, 0), 360, 640, gocv.MatTypeCV8UC3)
+			defer src.Close()
+			p := New(camera(config.Controls{Overlay: config.Overlay{Text: "{name} %H:%M:%S", Corner: corner, Size: 20}}))
+			defer p.Close()
+			got, err := p.Apply(src, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var changed image.Rectangle
+			white, black := 0, 0
+			for y := range got.Rows() {
+				for x := range got.Cols() {
+					v := got.GetVecbAt(y, x)
+					switch {
+					case v[0] == 255 && v[1] == 255 && v[2] == 255:
+						white++
+					case v[0] == 0 && v[1] == 0 && v[2] == 0:
+						black++
+					case v[0] == 128 && v[1] == 128 && v[2] == 128:
+						continue
+					default:
+						t.Fatalf("pixel (%d,%d) = %v, want grey, or the text's white or black", x, y, v)
+					}
+					changed = changed.Union(image.Rect(x, y, x+1, y+1))
+				}
+			}
+			if white < 100 || black < white {
+				t.Errorf("%d white and %d black pixels, want text outlined in black", white, black)
+			}
+			left := corner == config.TopLeft || corner == config.BottomLeft
+			top := corner == config.TopLeft || corner == config.TopRight
+			near := func(d int) bool { return d >= 0 && d <= 24 } // margin, outline, room below the baseline
+			if (left && !near(changed.Min.X)) || (!left && !near(640-changed.Max.X)) ||
+				(top && !near(changed.Min.Y)) || (!top && !near(360-changed.Max.Y)) ||
+				changed.Dy() > 40 || changed.Dx() > 320 {
+				t.Errorf("text drawn in %v, want a box of about 20 px high in the %s corner", changed, corner)
+			}
+		})
+	}
+}
