@@ -59,7 +59,7 @@ func abs(v int) int { return max(v, -v) }
 // not fit failing alone with its error in ListCameras, and a reload that
 // restarts only the camera whose controls changed.
 func TestControlsThroughGRPC(t *testing.T) {
-	brown, blue := color.RGBA{R: 128, G: 96, B: 64, A: 255}, color.RGBA{R: 40, G: 60, B: 200, A: 255}
+	brown := color.RGBA{R: 128, G: 96, B: 64, A: 255}
 	mask := image.Rect(8, 8, 360, 280)
 	cfgs := []config.Camera{
 		cam(t, "masked", "test://smpte", func(c *config.Camera) {
@@ -99,8 +99,17 @@ func TestControlsThroughGRPC(t *testing.T) {
 		t.Errorf("cropped camera's last error = %q, want %q", bad.GetLastError(), want)
 	}
 
-	// Reload: the mask's colour changes, the rotated camera is the same.
-	rotStream, err := f.client.StreamFrames(ctx, &camstreamv1.StreamFramesRequest{CameraId: "rotated"})
+	reloadControls(t, f, cfgs[:2], mask)
+}
+
+// reloadControls reloads cfgs (a masked camera, then an unchanged one)
+// with the mask's colour changed: the masked camera restarts and its
+// frames get the new colour; the other goes on untouched.
+func reloadControls(t *testing.T, f *fixture, cfgs []config.Camera, mask image.Rectangle) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	rotStream, err := f.client.StreamFrames(ctx, &camstreamv1.StreamFramesRequest{CameraId: cfgs[1].ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +118,7 @@ func TestControlsThroughGRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	next := []config.Camera{cfgs[0], cfgs[1]}
+	blue := color.RGBA{R: 40, G: 60, B: 200, A: 255}
 	next[0].Controls.Masks = []config.Mask{{Rect: mask, Color: blue}}
 	ch := f.cams.Apply(next)
 	if strings.Join(ch.Changed, ",") != "masked" || strings.Join(ch.Removed, ",") != "cropped" || len(ch.Added) != 0 {
@@ -129,7 +139,7 @@ func TestControlsThroughGRPC(t *testing.T) {
 	if err != nil || after.GetFrame().GetSeq() <= before.GetFrame().GetSeq() {
 		t.Errorf("the unchanged camera's stream after the reload: seq %d after %d, %v; want it to go on", after.GetFrame().GetSeq(), before.GetFrame().GetSeq(), err)
 	}
-	if st, _ := f.cams.Get("rotated"); st.Status().LastError != "" || st.State() != camera.StateStreaming {
+	if st, _ := f.cams.Get(cfgs[1].ID); st.Status().LastError != "" || st.State() != camera.StateStreaming {
 		t.Errorf("the unchanged camera: %v, %q; want streaming on", st.State(), st.Status().LastError)
 	}
 }
