@@ -108,8 +108,9 @@ func (p *Pipeline) Apply(src gocv.Mat, now time.Time) (gocv.Mat, error) {
 }
 
 // orient rotates and flips src in one pass where one is enough: rotate
-// 180 and flips are one Flip of src in place, 90 and 270 one Rotate (a
-// transpose and a flip inside OpenCV) into the pipeline's buffer.
+// 180 (or flip both) reverses src's pixels in place, a flip is one Flip of
+// src in place, 90 and 270 one Rotate (a transpose and a flip inside
+// OpenCV) into the pipeline's buffer.
 func (p *Pipeline) orient(src gocv.Mat) gocv.Mat {
 	switch {
 	case p.transpose && p.flips == flipH:
@@ -121,6 +122,9 @@ func (p *Pipeline) orient(src gocv.Mat) gocv.Mat {
 		if p.flips != 0 {
 			gocv.Flip(p.oriented, &p.oriented, flipCode(p.flips))
 		}
+	case p.flips == flipH|flipV:
+		turn180(&src)
+		return src
 	case p.flips != 0:
 		gocv.Flip(src, &src, flipCode(p.flips)) // in place: a fifth cheaper than into another buffer
 		return src
