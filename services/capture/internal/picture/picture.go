@@ -1,8 +1,8 @@
 // Package picture applies a camera's picture controls to its decoded
-// frames, once per frame before any encode: rotate and flip (one OpenCV
-// pass), crop (a view, no copy), privacy masks (filled opaque) and a text
-// overlay, in that order. A Pipeline reuses its buffers from frame to
-// frame; with no control set, Apply returns the frame as it is.
+// frames, once per frame before any encode: rotate and flip (one pass
+// over the pixels), crop (a view, no copy), privacy masks (filled opaque)
+// and a text overlay, in that order. A Pipeline reuses its buffers from
+// frame to frame; with no control set, Apply returns the frame as it is.
 package picture
 
 import (
@@ -84,9 +84,10 @@ func New(cfg config.Camera) *Pipeline {
 	return p
 }
 
-// Apply returns src with the controls applied: src itself (drawn on) or
-// one of the pipeline's buffers, valid until the next Apply. now is the
-// time an overlay prints. A crop or mask that does not fit the picture is
+// Apply returns src with the controls applied: src itself or a view into
+// it (turned, flipped and drawn on in place: its pixels change), or one of
+// the pipeline's buffers, valid until the next Apply. now is the time an
+// overlay prints. A crop or mask that does not fit the picture is
 // an error, checked on the first frame and whenever the size changes.
 func (p *Pipeline) Apply(src gocv.Mat, now time.Time) (gocv.Mat, error) {
 	if p.zero {
