@@ -68,6 +68,7 @@ func TestCaptureHelp(t *testing.T) {
 func TestCaptureInvalidConfig(t *testing.T) {
 	bad := captureConfig(t, "cameras:\n  - id: front\n    source: rtsp://u:${NOT_SET_ANYWHERE}@cam/s\n")
 	quality := captureConfig(t, "cameras:\n  - id: front\n    source: test://\n    quality: 0\n")
+	rotate := captureConfig(t, "cameras:\n  - id: front\n    source: test://\n    rotate: 45\n")
 	tests := []struct {
 		name string
 		args []string
@@ -76,6 +77,7 @@ func TestCaptureInvalidConfig(t *testing.T) {
 	}{
 		{"missing env var", []string{"--config", bad}, nil, `camera "front": source: environment variable NOT_SET_ANYWHERE is not set`},
 		{"quality out of range", []string{"--config", quality}, nil, `camera "front": quality: 0 is out of range 1..100`},
+		{"odd rotate", []string{"--config", rotate}, nil, `camera "front": rotate: 45 is not one of 0, 90, 180, 270`},
 		{"missing file", []string{"--config", "/nonexistent/cameras.yaml"}, nil, "camera file: open /nonexistent/cameras.yaml"},
 		{"bad shard", []string{"--shard", "3/3"}, nil, "--shard:"},
 		{"bad shard from env", nil, []string{"CAPTURE_SHARD=x/y"}, "--shard:"},

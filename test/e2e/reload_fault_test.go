@@ -101,6 +101,8 @@ func TestReloadRefusesBadFiles(t *testing.T) {
 			`camera \"a\": id: used by camera #1 and #2`},
 		{"bad field", reloadFile(reloadCamera("a", "rtsp://admin:"+password+"@127.0.0.1:99999x/s", 10, 160)),
 			`camera \"a\": source: \"rtsp://***@127.0.0.1:99999x/s\" is not a valid rtsp URL`},
+		{"bad picture control", good + "    overlay: {text: \"%H:%M\", corner: middle}\n",
+			`camera \"b\": overlay: corner: \"middle\" is not one of top-left, top-right, bottom-left, bottom-right`},
 		{"deleted", "", "no such file or directory"},
 	}
 	for i, tt := range bad {

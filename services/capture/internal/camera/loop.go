@@ -14,6 +14,7 @@ import (
 	"github.com/camstream/camstream/services/capture/internal/config"
 	"github.com/camstream/camstream/services/capture/internal/hub"
 	"github.com/camstream/camstream/services/capture/internal/pace"
+	"github.com/camstream/camstream/services/capture/internal/picture"
 	"github.com/camstream/camstream/services/capture/internal/source"
 )
 
@@ -121,6 +122,8 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 	defer resized.Close()
 	defer small.Close()
 	defer scratch.Close()
+	controls := picture.New(cfg)
+	defer controls.Close()
 	var reads readClock
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	var watcher sync.WaitGroup
@@ -144,7 +147,11 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 		if !pacer.Allow(now) {
 			continue
 		}
-		out := fit(img, &resized, cfg.Width)
+		shown, err := controls.Apply(img, now)
+		if err != nil {
+			return 0, err
+		}
+		out := fit(shown, &resized, cfg.Width)
 		start := time.Now()
 		jpeg, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, out, params)
 		encode := time.Since(start)

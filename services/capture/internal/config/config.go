@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -49,8 +50,13 @@ type Camera struct {
 
 // Equal reports whether c and o are the same camera with the same
 // settings, credentials included: a reload restarts a camera whose
-// settings differ in any field.
-func (c Camera) Equal(o Camera) bool { return c == o }
+// settings differ in any field. Fields other than Controls are compared
+// as values, so a field added later is compared too.
+func (c Camera) Equal(o Camera) bool {
+	cc, oc := c.Controls, o.Controls
+	c.Controls, o.Controls = Controls{}, Controls{}
+	return cc.Equal(oc) && reflect.DeepEqual(c, o)
+}
 
 // file is the camera file as written.
 type file struct {
@@ -67,6 +73,7 @@ type fileCamera struct {
 	Quality     *int           `yaml:"quality"`
 	OnDemand    bool           `yaml:"on_demand"`
 	IdleTimeout *time.Duration `yaml:"idle_timeout"`
+	Controls    fileControls   `yaml:",inline"`
 }
 
 // Load returns the cameras to run: those of the camera file at path when
@@ -175,6 +182,10 @@ func (fc fileCamera) validate(env Env) (Camera, error) {
 		return Camera{}, fmt.Errorf("quality: %d is out of range 1..100", cam.Quality)
 	case cam.IdleTimeout < 0:
 		return Camera{}, fmt.Errorf("idle_timeout: %v is negative", cam.IdleTimeout)
+	}
+	cam.Controls, err = fc.Controls.validate()
+	if err != nil {
+		return Camera{}, err
 	}
 	return cam, nil
 }

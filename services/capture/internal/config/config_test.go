@@ -43,7 +43,7 @@ cameras:
 	front := cams[0]
 	want := Camera{ID: "front", Name: "Front door", FPS: 15, Width: 1280, Quality: 70, OnDemand: true, IdleTimeout: 30 * time.Second}
 	front.Source = Source{}
-	if front != want {
+	if !front.Equal(want) {
 		t.Errorf("front = %+v, want %+v", front, want)
 	}
 	if got, want := cams[0].Source.Raw(), "rtsp://admin:p4ss@10.0.0.5:554/stream1"; got != want {

@@ -80,6 +80,7 @@ func TestReloadRefusesBadFiles(t *testing.T) {
 		{"half written", good[:len(good)-12], `camera \"b\": source: `},
 		{"duplicate id", cameraFile("a", "a"), `camera \"a\": id: used by camera #1 and #2`},
 		{"bad field", "cameras:\n  - id: a\n    source: rtsp://admin:Pw-0ut@cam:99999x/s\n", `camera \"a\": source: \"rtsp://***@cam:99999x/s\"`},
+		{"bad picture control", good + "    masks:\n      - {x: 0, y: 0, width: 0, height: 9}\n", `camera \"b\": masks[0]: width and height must be positive`},
 	}
 	for i, tt := range bad {
 		if err := os.WriteFile(path, []byte(tt.content), 0o644); err != nil {
