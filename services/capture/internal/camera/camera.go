@@ -82,6 +82,8 @@ type Status struct {
 	Frames        uint64       // frames published since start
 	Reconnects    uint64       // times the source was lost
 	Sizes         []SizeStatus // smaller sizes watched since start, narrowest first
+	// PassThrough: frames are the source's own JPEG bytes, not re-encoded.
+	PassThrough bool
 }
 
 // Camera is one camera and its capture loop. Its hub, and so its
@@ -97,6 +99,8 @@ type Camera struct {
 	remove context.CancelFunc
 
 	subs atomic.Int32
+	// passing is whether the current session forwards the source's JPEG.
+	passing atomic.Bool
 	// sizes holds every smaller size watched since start (at most the
 	// ladder's steps), watched the ones the capture loop encodes now.
 	sizesMu   sync.Mutex
@@ -244,6 +248,7 @@ func (c *Camera) Status() Status {
 		MaxFPS: c.cfg.FPS, LastError: c.lastErr, OnDemand: c.cfg.OnDemand,
 		Subscribers: int(c.subs.Load()), LastFrameTime: c.lastFrame,
 		Frames: c.frames, Reconnects: c.reconnects, Sizes: c.sizeStatuses(),
+		PassThrough: c.passing.Load(),
 	}
 }
 
