@@ -26,6 +26,8 @@ def main():
     p.add_argument("--pattern", default="ball", help="videotestsrc pattern")
     p.add_argument("--user", default="")
     p.add_argument("--password", default="")
+    p.add_argument("--codec", default="h264", choices=["h264", "jpeg"],
+                   help="jpeg: an MJPEG camera (RTP/JPEG, RFC 2435, which carries 4:2:0 only)")
     a = p.parse_args()
 
     Gst.init(None)
@@ -39,6 +41,12 @@ def main():
         f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={a.fps} "
         f"! rtph264pay name=pay0 pt=96 config-interval=1 )"
     )
+    if a.codec == "jpeg":
+        launch = (
+            f"( videotestsrc is-live=true pattern={a.pattern} "
+            f"! video/x-raw,format=I420,width={a.width},height={a.height},framerate={a.fps}/1 "
+            f"! jpegenc ! rtpjpegpay name=pay0 pt=26 )"
+        )
     permissions = None
     if a.user:
         auth = GstRtspServer.RTSPAuth()

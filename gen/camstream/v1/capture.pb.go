@@ -114,7 +114,10 @@ type Camera struct {
 	// on the ladder that someone watches, narrowest first.
 	Sizes []*FrameSize `protobuf:"bytes,13,rep,name=sizes,proto3" json:"sizes,omitempty"`
 	// Times the source was lost and reopening began, since capture started.
-	Reconnects    uint64 `protobuf:"varint,16,opt,name=reconnects,proto3" json:"reconnects,omitempty"`
+	Reconnects uint64 `protobuf:"varint,16,opt,name=reconnects,proto3" json:"reconnects,omitempty"`
+	// The frames are the source's own JPEG bytes, forwarded undecoded: a
+	// Motion JPEG source, and no picture control, width or quality set.
+	Passthrough   bool `protobuf:"varint,15,opt,name=passthrough,proto3" json:"passthrough,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -245,6 +248,13 @@ func (x *Camera) GetReconnects() uint64 {
 		return x.Reconnects
 	}
 	return 0
+}
+
+func (x *Camera) GetPassthrough() bool {
+	if x != nil {
+		return x.Passthrough
+	}
+	return false
 }
 
 // FrameSize is one smaller size of a camera's frames in flight.
@@ -687,7 +697,7 @@ var File_camstream_v1_capture_proto protoreflect.FileDescriptor
 
 const file_camstream_v1_capture_proto_rawDesc = "" +
 	"\n" +
-	"\x1acamstream/v1/capture.proto\x12\fcamstream.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x03\n" +
+	"\x1acamstream/v1/capture.proto\x12\fcamstream.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x03\n" +
 	"\x06Camera\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
@@ -706,7 +716,8 @@ const file_camstream_v1_capture_proto_rawDesc = "" +
 	"\x05sizes\x18\r \x03(\v2\x17.camstream.v1.FrameSizeR\x05sizes\x12\x1e\n" +
 	"\n" +
 	"reconnects\x18\x10 \x01(\x04R\n" +
-	"reconnects\"[\n" +
+	"reconnects\x12 \n" +
+	"\vpassthrough\x18\x0f \x01(\bR\vpassthrough\"[\n" +
 	"\tFrameSize\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\x05R\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\x05R\x06height\x12 \n" +

@@ -79,16 +79,19 @@ type cameraView struct {
 	LastError string
 	Viewers   int32
 	Path      string // /cameras/ID
+	// PassThrough: the frames are the camera's own JPEG, not re-encoded.
+	PassThrough bool
 }
 
 func viewOf(c *camstreamv1.Camera) cameraView {
 	v := cameraView{
-		ID:        c.GetId(),
-		Name:      c.GetName(),
-		State:     stateName(c.GetState()),
-		LastError: c.GetLastError(),
-		Viewers:   c.GetSubscribers(),
-		Path:      "/cameras/" + url.PathEscape(c.GetId()),
+		ID:          c.GetId(),
+		Name:        c.GetName(),
+		State:       stateName(c.GetState()),
+		LastError:   c.GetLastError(),
+		Viewers:     c.GetSubscribers(),
+		PassThrough: c.GetPassthrough(),
+		Path:        "/cameras/" + url.PathEscape(c.GetId()),
 	}
 	if v.Name == "" {
 		v.Name = v.ID
