@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -17,15 +18,34 @@ import (
 )
 
 // BenchmarkPassThroughCaptureCPU: capture's CPU for an 800×600 15 fps
-// RTSP camera in MJPEG mode whose frames it passes through, against the
-// same camera with a quality set, so decoded and re-encoded. Two capture
-// processes read the one camera side by side, each with one gRPC viewer,
-// and are measured over the same window, so a busy moment of the machine
-// weighs on both. pass/encode is the figure.
+// Motion JPEG camera whose frames it passes through, against the same
+// camera with a quality set, so decoded and re-encoded. Two capture
+// processes read the camera side by side, each with one gRPC viewer, and
+// are measured over the same window, so a busy moment of the machine
+// weighs on both. pass/encode is the figure. Two cameras: RTSP in MJPEG
+// mode (GStreamer's SMPTE bars, about 8 KB a frame) and HTTP MJPEG
+// (ffmpeg serving FFmpeg's testsrc2 pattern, about 45 KB a frame, one
+// server for each capture: it serves one client).
 func BenchmarkPassThroughCaptureCPU(b *testing.B) {
-	cam := rtspserver.Start(b, rtspserver.Options{JPEG: true, Width: 800, Height: 600, FPS: 15, Pattern: "smpte"})
-	pass := startJPEGCapture(b, cam.URL("/stream"), "", true)
-	encode := startJPEGCapture(b, cam.URL("/stream"), "    quality: 80\n", false)
+	b.Run("source=rtsp-jpeg", func(b *testing.B) {
+		cam := rtspserver.Start(b, rtspserver.Options{JPEG: true, Width: 800, Height: 600, FPS: 15, Pattern: "smpte"})
+		passVsEncode(b, cam.URL("/stream"), cam.URL("/stream"))
+	})
+	b.Run("source=http-mjpeg", func(b *testing.B) {
+		ffmpeg, err := exec.LookPath("ffmpeg")
+		if err != nil {
+			b.Skip("ffmpeg is not installed: run 'make deps'")
+		}
+		frames := mjpegFrames(b, ffmpeg)
+		passVsEncode(b, serveMJPEG(b, ffmpeg, frames), serveMJPEG(b, ffmpeg, frames))
+	})
+}
+
+// passVsEncode measures a capture passing passSrc through against one
+// re-encoding encodeSrc (the same camera), side by side.
+func passVsEncode(b *testing.B, passSrc, encodeSrc string) {
+	pass := startJPEGCapture(b, passSrc, "", true)
+	encode := startJPEGCapture(b, encodeSrc, "    quality: 80\n", false)
 	for b.Loop() {
 		ctx, cancel := context.WithCancel(context.Background())
 		pass.view(ctx, b)
@@ -41,6 +61,27 @@ func BenchmarkPassThroughCaptureCPU(b *testing.B) {
 		b.ReportMetric(p/e, "pass/encode")
 		b.ReportMetric(loadAverage(), "load-1m")
 	}
+}
+
+// mjpegFrames makes 30 JPEG frames of 800×600 with ffmpeg and returns the
+// file pattern.
+func mjpegFrames(b *testing.B, ffmpeg string) string {
+	pattern := filepath.Join(b.TempDir(), "f%03d.jpg")
+	out, err := exec.Command(ffmpeg, "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=800x600:rate=15",
+		"-frames:v", "30", "-q:v", "5", pattern).CombinedOutput()
+	if err != nil {
+		b.Fatalf("make frames: %v\n%s", err, out)
+	}
+	return pattern
+}
+
+// serveMJPEG serves the frames in a loop at 15 fps as an HTTP MJPEG camera
+// (copied, not re-encoded) for one client and returns its URL.
+func serveMJPEG(b *testing.B, ffmpeg, frames string) string {
+	url := fmt.Sprintf("http://127.0.0.1:%d/video.mjpg", harness.FreePort(b))
+	harness.Start(b, ffmpeg, []string{"-loglevel", "error", "-re", "-stream_loop", "-1", "-framerate", "15",
+		"-i", frames, "-c", "copy", "-f", "mpjpeg", "-listen", "1", url})
+	return url
 }
 
 // jpegCapture is a capture process with one camera, "cam".
