@@ -265,7 +265,8 @@ func (c *Camera) published(f *hub.Frame) {
 	src := c.cfg.Source
 	c.mu.Unlock()
 	if changed {
-		c.log.Info("camera streaming", "source", src, "width", f.Width, "height", f.Height)
+		c.log.Info("camera streaming", "source", src, "width", f.Width, "height", f.Height,
+			"passthrough", c.passing.Load())
 		c.notify(StateStreaming)
 	}
 }
