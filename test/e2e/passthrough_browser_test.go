@@ -48,5 +48,5 @@ func TestBrowserPassThroughShown(t *testing.T) {
 	if got := figures("quality"); strings.Contains(got, "passthrough") {
 		t.Errorf("status page figures of quality = %q, want no passthrough", got)
 	}
-	b.screenshot(t, "passthrough-status")
+	b.screenshot(t, "passthrough-status.png")
 }
