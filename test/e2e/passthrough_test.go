@@ -67,8 +67,27 @@ func TestPassThroughHTTPMJPEG(t *testing.T) {
 				passthroughCheck(t, fmt.Sprintf("edge part %d", i+1), s.next(t, captureWait).JPEG, sent, r)
 			}
 			s.close()
+			_, snap := edgeGet(t, edge.url+"/cameras/"+r.id+"/snapshot.jpg")
+			passthroughCheck(t, "snapshot", []byte(snap), sent, r)
+			passthroughSmall(t, edge, r.id, sent)
 			passthroughShown(t, capture, edge, r)
 		})
+	}
+}
+
+// passthroughSmall checks that a smaller size of camera id is decoded,
+// shrunk and encoded: 320×240 frames, none of them the camera's bytes.
+func passthroughSmall(t *testing.T, edge *edgeProc, id string, sent map[[32]byte][]byte) {
+	t.Helper()
+	s := edgeOpenStream(t, edge.url+"/cameras/"+id+"/stream.mjpeg?width=320")
+	defer s.close()
+	for i := range 3 {
+		part := s.next(t, captureWait).JPEG
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(part))
+		if _, own := sent[sha256.Sum256(part)]; err != nil || own || cfg.Width != 320 || cfg.Height != 240 {
+			t.Fatalf("part %d at width 320: %dx%d (%v), the camera's own bytes: %v; want a 320x240 JPEG of capture's",
+				i+1, cfg.Width, cfg.Height, err, own)
+		}
 	}
 }
 
