@@ -100,11 +100,12 @@ func (c *Camera) passSizes(full *hub.Frame, params []int, small, scratch *gocv.M
 			widest = max(widest, s.width)
 		}
 	}
-	pic := gocv.NewMat()
+	pic := gocv.NewMat() // no size below the camera's: encodeSizes reads no pixel
 	if widest > 0 {
 		pic.Close()
 		var err error
-		if pic, err = gocv.IMDecode(full.JPEG, reducedFlag(full.Width, widest)); err != nil || pic.Empty() {
+		pic, err = gocv.IMDecode(full.JPEG, reducedFlag(full.Width, widest))
+		if err != nil || pic.Empty() {
 			pic.Close()
 			return fmt.Errorf("decode the camera's JPEG for a smaller size: %v", err)
 		}

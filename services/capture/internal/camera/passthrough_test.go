@@ -197,3 +197,23 @@ func TestPassThroughFallsBackToDecoding(t *testing.T) {
 		t.Errorf("state %v (%s), want streaming", st.State, st.LastError)
 	}
 }
+
+// The reduced decode is the smallest JPEG scale still as wide as wanted.
+func TestReducedFlag(t *testing.T) {
+	for _, tt := range []struct {
+		w, want int
+		flag    gocv.IMReadFlag
+	}{
+		{1920, 160, gocv.IMReadReducedColor8},
+		{1280, 160, gocv.IMReadReducedColor8},
+		{1280, 320, gocv.IMReadReducedColor4},
+		{1280, 640, gocv.IMReadReducedColor2},
+		{1280, 960, gocv.IMReadColor},
+		{800, 320, gocv.IMReadReducedColor2},
+		{800, 640, gocv.IMReadColor},
+	} {
+		if got := reducedFlag(tt.w, tt.want); got != tt.flag {
+			t.Errorf("reducedFlag(%d, %d) = %d, want %d", tt.w, tt.want, got, tt.flag)
+		}
+	}
+}
