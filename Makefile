@@ -86,13 +86,14 @@ test: deps tools gen-check lint build images
 	$(MAKE) --no-print-directory fuzz
 
 ## fuzz: a short fuzz run (FUZZTIME each, default 50000 inputs) of the
-## camera-file parser and the edge's query parsing; seed corpora in
+## camera-file parser, the JPEG header reader and the edge's query parsing; seed corpora in
 ## testdata/fuzz. A count, not a duration: Go 1.26's fuzz coordinator can
 ## fail a duration run at its deadline with "context deadline exceeded"
 ## on a busy machine (go.dev/issue/75804, fixed in Go 1.27).
 FUZZTIME ?= 50000x
 fuzz:
 	cd services/capture && $(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config
+	cd services/capture && $(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/jpegsof
 	cd services/edge && $(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME) ./internal/web
 
 ## run: build, start capture with the built-in test cameras and edge on :8080

@@ -30,6 +30,8 @@ def main():
                    help="serve PATH at its own size (repeatable)")
     p.add_argument("--user", default="")
     p.add_argument("--password", default="")
+    p.add_argument("--codec", default="h264", choices=["h264", "jpeg"],
+                   help="jpeg: an MJPEG camera (RTP/JPEG, RFC 2435, which carries 4:2:0 only)")
     a = p.parse_args()
 
     Gst.init(None)
@@ -38,6 +40,12 @@ def main():
     server.set_service(a.port)
 
     def launch(width, height):
+        if a.codec == "jpeg":
+            return (
+                f"( videotestsrc is-live=true pattern={a.pattern} "
+                f"! video/x-raw,format=I420,width={width},height={height},framerate={a.fps}/1 "
+                f"! jpegenc ! rtpjpegpay name=pay0 pt=26 )"
+            )
         return (
             f"( videotestsrc is-live=true pattern={a.pattern} "
             f"! video/x-raw,width={width},height={height},framerate={a.fps}/1 "

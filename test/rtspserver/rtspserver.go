@@ -37,6 +37,9 @@ type Options struct {
 	Sizes    map[string]image.Point
 	User     string
 	Password string
+	// JPEG serves Motion JPEG (RTP/JPEG) instead of H.264, like an IP
+	// camera in MJPEG mode.
+	JPEG bool
 }
 
 // Server is a running RTSP server. Stop, Start, Freeze and Thaw simulate a
@@ -138,6 +141,9 @@ func (s *Server) Start() error {
 	}
 	if s.opts.User != "" {
 		args = append(args, "--user", s.opts.User, "--password", s.opts.Password)
+	}
+	if s.opts.JPEG {
+		args = append(args, "--codec", "jpeg")
 	}
 	var lastErr error
 	// A restart on the same port can race the old socket's release: retry.

@@ -117,7 +117,10 @@ type Camera struct {
 	// has none. Smaller sizes up to its width are made from it.
 	SubStream *SubStream `protobuf:"bytes,14,opt,name=sub_stream,json=subStream,proto3" json:"sub_stream,omitempty"`
 	// Times the source was lost and reopening began, since capture started.
-	Reconnects    uint64 `protobuf:"varint,16,opt,name=reconnects,proto3" json:"reconnects,omitempty"`
+	Reconnects uint64 `protobuf:"varint,16,opt,name=reconnects,proto3" json:"reconnects,omitempty"`
+	// The frames are the source's own JPEG bytes, forwarded undecoded: a
+	// Motion JPEG source, and no picture control, width or quality set.
+	Passthrough   bool `protobuf:"varint,15,opt,name=passthrough,proto3" json:"passthrough,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -255,6 +258,13 @@ func (x *Camera) GetReconnects() uint64 {
 		return x.Reconnects
 	}
 	return 0
+}
+
+func (x *Camera) GetPassthrough() bool {
+	if x != nil {
+		return x.Passthrough
+	}
+	return false
 }
 
 // SubStream is a camera's sub_source: opened only while a size it makes
@@ -779,7 +789,7 @@ var File_camstream_v1_capture_proto protoreflect.FileDescriptor
 
 const file_camstream_v1_capture_proto_rawDesc = "" +
 	"\n" +
-	"\x1acamstream/v1/capture.proto\x12\fcamstream.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x03\n" +
+	"\x1acamstream/v1/capture.proto\x12\fcamstream.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x04\n" +
 	"\x06Camera\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
@@ -800,7 +810,8 @@ const file_camstream_v1_capture_proto_rawDesc = "" +
 	"sub_stream\x18\x0e \x01(\v2\x17.camstream.v1.SubStreamR\tsubStream\x12\x1e\n" +
 	"\n" +
 	"reconnects\x18\x10 \x01(\x04R\n" +
-	"reconnects\"\xa1\x01\n" +
+	"reconnects\x12 \n" +
+	"\vpassthrough\x18\x0f \x01(\bR\vpassthrough\"\xa1\x01\n" +
 	"\tSubStream\x12/\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x19.camstream.v1.CameraStateR\x05state\x12\x14\n" +
 	"\x05width\x18\x02 \x01(\x05R\x05width\x12\x16\n" +

@@ -83,6 +83,8 @@ type Status struct {
 	Reconnects    uint64       // times the source was lost
 	Sizes         []SizeStatus // smaller sizes watched since start, narrowest first
 	Sub           *SubStatus   // the sub_source's stream, nil without one
+	// PassThrough: frames are the source's own JPEG bytes, not re-encoded.
+	PassThrough bool
 }
 
 // Camera is one camera and its capture loop. Its hub, and so its
@@ -98,6 +100,8 @@ type Camera struct {
 	remove context.CancelFunc
 
 	subs atomic.Int32
+	// passing is whether the current session forwards the source's JPEG.
+	passing atomic.Bool
 	// sizes holds every smaller size watched since start (at most the
 	// ladder's steps), watched the ones the capture loop encodes now.
 	sizesMu   sync.Mutex
@@ -258,6 +262,7 @@ func (c *Camera) Status() Status {
 		MaxFPS: c.cfg.FPS, LastError: c.lastErr, OnDemand: c.cfg.OnDemand,
 		Subscribers: int(c.subs.Load()), LastFrameTime: c.lastFrame,
 		Frames: c.frames, Reconnects: c.reconnects, Sizes: c.sizeStatuses(), Sub: c.subStatus(),
+		PassThrough: c.passing.Load(),
 	}
 }
 
@@ -274,7 +279,8 @@ func (c *Camera) published(f *hub.Frame) {
 	src := c.cfg.Source
 	c.mu.Unlock()
 	if changed {
-		c.log.Info("camera streaming", "source", src, "width", f.Width, "height", f.Height)
+		c.log.Info("camera streaming", "source", src, "width", f.Width, "height", f.Height,
+			"passthrough", c.passing.Load())
 		c.notify(StateStreaming)
 	}
 }

@@ -112,7 +112,8 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 			streamed = time.Since(first)
 		}
 	}()
-	src, err = c.opts.Open(ctx, cfg.Source, source.Options{Name: cfg.Name, Width: cfg.Width, FPS: cfg.FPS})
+	src, err = c.opts.Open(ctx, cfg.Source, source.Options{Name: cfg.Name, Width: cfg.Width, FPS: cfg.FPS,
+		JPEG: cfg.PassThrough()})
 	if err != nil {
 		src = nil
 		return 0, err
@@ -130,6 +131,9 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 	watcher.Go(func() { c.watch(watchCtx, &reads, c.stalled) })
 	defer watcher.Wait()
 	defer stopWatch()
+	if done, err := c.tryPassThrough(ctx, cfg, src, &reads, &first); done {
+		return 0, err
+	}
 	pacer := pace.New(cfg.FPS)
 	params := []int{gocv.IMWriteJpegQuality, cfg.Quality}
 	for {

@@ -146,8 +146,9 @@ func (c *Camera) sizeStatuses() []SizeStatus {
 
 // encodeSizes publishes every watched smaller size of full, the frame
 // just published from pic: resized from the decoded picture and encoded
-// once each. With no smaller size watched it costs one atomic load. A size
-// not below the picture's own width gets the full frame's JPEG.
+// once each. pic may be a reduced decode of full, no narrower than the
+// widest size below full's width. With no smaller size watched it costs
+// one atomic load. A size not below full's width gets full's JPEG.
 func (c *Camera) encodeSizes(pic gocv.Mat, full *hub.Frame, params []int, small, scratch *gocv.Mat) error {
 	p := c.watched.Load()
 	if p == nil {
@@ -158,8 +159,8 @@ func (c *Camera) encodeSizes(pic gocv.Mat, full *hub.Frame, params []int, small,
 			continue // made from the sub-stream
 		}
 		f := &hub.Frame{JPEG: full.JPEG, Width: full.Width, Height: full.Height, CapturedAt: full.CapturedAt}
-		if s.width < pic.Cols() {
-			h := size.Height(s.width, pic.Cols(), pic.Rows())
+		if s.width < full.Width {
+			h := size.Height(s.width, full.Width, full.Height)
 			shrink(pic, small, scratch, s.width, h)
 			start := time.Now()
 			jpeg, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, *small, params)

@@ -43,6 +43,7 @@ type Camera struct {
 	FPS         float64 // frame-rate cap, 0 = as the source gives
 	Width       int     // resize keeping the aspect ratio, 0 = as is
 	Quality     int     // JPEG quality 1..100
+	QualitySet  bool    // quality was written in the camera file
 	OnDemand    bool
 	IdleTimeout time.Duration
 	Controls    Controls // picture controls, applied before any encode
@@ -168,7 +169,7 @@ func (fc fileCamera) validate(env Env) (Camera, error) {
 		Quality: DefaultQuality, OnDemand: fc.OnDemand, IdleTimeout: DefaultIdleTimeout,
 	}
 	if fc.Quality != nil {
-		cam.Quality = *fc.Quality
+		cam.Quality, cam.QualitySet = *fc.Quality, true
 	}
 	if fc.IdleTimeout != nil {
 		cam.IdleTimeout = *fc.IdleTimeout

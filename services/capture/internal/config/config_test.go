@@ -41,7 +41,7 @@ cameras:
 		t.Fatalf("got %d cameras, want 5", len(cams))
 	}
 	front := cams[0]
-	want := Camera{ID: "front", Name: "Front door", FPS: 15, Width: 1280, Quality: 70, OnDemand: true, IdleTimeout: 30 * time.Second}
+	want := Camera{ID: "front", Name: "Front door", FPS: 15, Width: 1280, Quality: 70, QualitySet: true, OnDemand: true, IdleTimeout: 30 * time.Second}
 	front.Source = Source{}
 	if !front.Equal(want) {
 		t.Errorf("front = %+v, want %+v", front, want)

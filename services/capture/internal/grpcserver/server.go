@@ -288,6 +288,7 @@ func cameraProto(st camera.Status) *camstreamv1.Camera {
 		Subscribers: int32(st.Subscribers),
 		Reconnects:  st.Reconnects,
 		MaxFps:      st.MaxFPS,
+		Passthrough: st.PassThrough,
 	}
 	if !st.LastFrameTime.IsZero() {
 		c.LastFrameTime = timestamppb.New(st.LastFrameTime)

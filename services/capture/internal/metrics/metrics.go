@@ -99,13 +99,14 @@ type cameraCollector struct {
 	statuses                                    func() []camera.Status
 	frames, reconnects, state, subscribers, fps *prometheus.Desc
 	sizeFrames, sizeSubscribers, subState       *prometheus.Desc
+	passthrough                                 *prometheus.Desc
 }
 
 func newCameraCollector(statuses func() []camera.Status) *cameraCollector {
 	return &cameraCollector{
 		statuses: statuses,
 		frames: prometheus.NewDesc("camstream_capture_frames_total",
-			"Frames captured, encoded and published.", []string{"camera"}, nil),
+			"Frames captured and published (encoded, or passed through as the source sent them).", []string{"camera"}, nil),
 		reconnects: prometheus.NewDesc("camstream_capture_reconnects_total",
 			"Times the camera's source was lost and reopening began.", []string{"camera"}, nil),
 		state: prometheus.NewDesc("camstream_capture_camera_state",
@@ -122,6 +123,9 @@ func newCameraCollector(statuses func() []camera.Status) *cameraCollector {
 			[]string{"camera", "state"}, nil),
 		fps: prometheus.NewDesc("camstream_capture_camera_fps",
 			"Frames per second the camera delivered over the last few seconds.", []string{"camera"}, nil),
+		passthrough: prometheus.NewDesc("camstream_capture_camera_passthrough",
+			"1 while the camera's frames are its source's own JPEG bytes, forwarded undecoded; 0 while capture encodes them.",
+			[]string{"camera"}, nil),
 	}
 }
 
@@ -134,6 +138,7 @@ func (c *cameraCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.sizeSubscribers
 	ch <- c.subState
 	ch <- c.fps
+	ch <- c.passthrough
 }
 
 func (c *cameraCollector) Collect(ch chan<- prometheus.Metric) {
@@ -151,6 +156,7 @@ func (c *cameraCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.sizeSubscribers, prometheus.GaugeValue, float64(z.Subscribers), st.ID, w)
 		}
 		ch <- prometheus.MustNewConstMetric(c.fps, prometheus.GaugeValue, st.FPS, st.ID)
+		ch <- prometheus.MustNewConstMetric(c.passthrough, prometheus.GaugeValue, boolValue(st.PassThrough), st.ID)
 	}
 }
 
@@ -163,4 +169,12 @@ func (c *cameraCollector) collectState(ch chan<- prometheus.Metric, desc *promet
 		}
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, id, s.String())
 	}
+}
+
+// boolValue is 1 for true, 0 for false.
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

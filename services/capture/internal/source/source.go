@@ -37,6 +37,9 @@ type Options struct {
 	Width int
 	// FPS is the test pattern's frame rate; 0 means 30.
 	FPS float64
+	// JPEG asks a stream or file whose video is Motion JPEG for its JPEG
+	// frames as they come: the source is then a JPEGReader.
+	JPEG bool
 }
 
 // ErrNoFrame is returned (wrapped) when a stream or device ends or stops
@@ -49,7 +52,7 @@ func Open(ctx context.Context, src config.Source, opts Options) (Source, error) 
 	case config.KindTest:
 		return newPattern(src.Pattern, opts), nil
 	case config.KindURL:
-		return openCapture(src, false, func() (*gocv.VideoCapture, error) {
+		return openCapture(src, false, opts.JPEG, func() (*gocv.VideoCapture, error) {
 			return gocv.VideoCaptureFileWithAPI(src.Raw(), gocv.VideoCaptureFFmpeg)
 		})
 	case config.KindFile:
@@ -60,14 +63,15 @@ func Open(ctx context.Context, src config.Source, opts Options) (Source, error) 
 		if info.Size() == 0 {
 			return nil, fmt.Errorf("open %s: the file is empty", src)
 		}
-		return openCapture(src, true, func() (*gocv.VideoCapture, error) {
+		return openCapture(src, true, opts.JPEG, func() (*gocv.VideoCapture, error) {
 			return gocv.VideoCaptureFileWithAPI(src.Path, gocv.VideoCaptureFFmpeg)
 		})
 	case config.KindDevice:
 		if _, err := os.Stat(fmt.Sprintf("/dev/video%d", src.Device)); err != nil {
 			return nil, fmt.Errorf("open %s: %w", src, err)
 		}
-		return openCapture(src, false, func() (*gocv.VideoCapture, error) {
+		// V4L2 has no raw-packet mode like FFmpeg's: devices are decoded.
+		return openCapture(src, false, false, func() (*gocv.VideoCapture, error) {
 			return gocv.VideoCaptureDeviceWithAPI(src.Device, gocv.VideoCaptureV4L2)
 		})
 	}
@@ -82,7 +86,7 @@ type capture struct {
 	wait ticker
 }
 
-func openCapture(src config.Source, file bool, open func() (*gocv.VideoCapture, error)) (Source, error) {
+func openCapture(src config.Source, file, jpeg bool, open func() (*gocv.VideoCapture, error)) (Source, error) {
 	vc, err := open()
 	if err != nil || !vc.IsOpened() {
 		// gocv's error repeats the raw URL, password included: drop it.
@@ -105,6 +109,9 @@ func openCapture(src config.Source, file bool, open func() (*gocv.VideoCapture, 
 			fps = 25
 		}
 		c.wait = newTicker(fps)
+	}
+	if jpeg {
+		return asRawJPEG(c), nil
 	}
 	return c, nil
 }

@@ -80,17 +80,20 @@ type cameraView struct {
 	Sub       string // the sub-stream's state and size, empty without one
 	Viewers   int32
 	Path      string // /cameras/ID
+	// PassThrough: the frames are the camera's own JPEG, not re-encoded.
+	PassThrough bool
 }
 
 func viewOf(c *camstreamv1.Camera) cameraView {
 	v := cameraView{
-		ID:        c.GetId(),
-		Name:      c.GetName(),
-		State:     stateName(c.GetState()),
-		LastError: c.GetLastError(),
-		Sub:       subText(c.GetSubStream()),
-		Viewers:   c.GetSubscribers(),
-		Path:      "/cameras/" + url.PathEscape(c.GetId()),
+		ID:          c.GetId(),
+		Name:        c.GetName(),
+		State:       stateName(c.GetState()),
+		LastError:   c.GetLastError(),
+		Sub:         subText(c.GetSubStream()),
+		Viewers:     c.GetSubscribers(),
+		PassThrough: c.GetPassthrough(),
+		Path:        "/cameras/" + url.PathEscape(c.GetId()),
 	}
 	if v.Name == "" {
 		v.Name = v.ID

@@ -47,6 +47,9 @@ type cameraStatus struct {
 	Reconnects     uint64 `json:"reconnects"`
 	LastError      string `json:"last_error"`
 	OnDemand       bool   `json:"on_demand"`
+	// PassThrough: the frames are the camera's own JPEG bytes, which
+	// capture forwards undecoded.
+	PassThrough bool `json:"passthrough"`
 	// Sizes are the smaller sizes capture encodes now besides the full
 	// one, narrowest first (see ?width=).
 	Sizes []sizeJSON `json:"sizes"`
@@ -136,6 +139,7 @@ func (s *Server) cameraStatus(cam *camstreamv1.Camera, withHistory bool) cameraS
 		ID: v.ID, Name: v.Name, State: v.State, FPS: num(cam.GetFps()),
 		Width: cam.GetWidth(), Height: cam.GetHeight(),
 		Reconnects: cam.GetReconnects(), LastError: v.LastError, OnDemand: cam.GetOnDemand(),
+		PassThrough:  cam.GetPassthrough(),
 		LatencyP50MS: num(math.NaN()), LatencyP99MS: num(math.NaN()),
 		Sizes: []sizeJSON{},
 	}

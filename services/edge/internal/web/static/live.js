@@ -259,6 +259,7 @@
           setField(card, "state", state);
           setField(card, "fps", state === "streaming" ? `${Number(cam.fps || 0).toFixed(1)} fps` : "");
           setField(card, "size", cam.width ? `${cam.width}×${cam.height}` : "");
+          setField(card, "passthrough", cam.passthrough ? "passthrough" : "");
           setField(card, "error", cam.lastError || "");
           setField(card, "sub", subText(cam.subStream));
         }

@@ -45,7 +45,7 @@
     ["p50", "latency p50", (c) => (c.latency_p50_ms === null ? "–" : fixed(c.latency_p50_ms, 1) + " ms")],
     ["p99", "latency p99", (c) => (c.latency_p99_ms === null ? "–" : fixed(c.latency_p99_ms, 1) + " ms")],
     ["reconnects", "reconnects", (c) => String(c.reconnects)],
-    ["size", "size", (c) => (c.width ? c.width + "×" + c.height : "–")],
+    ["size", "size", (c) => (c.width ? c.width + "×" + c.height + (c.passthrough ? " passthrough" : "") : "–")],
     ["sizes", "smaller sizes", (c) => (c.sizes && c.sizes.length ? c.sizes.map((z) => z.width + " px (" + z.subscribers + ")").join(", ") : "none")],
     ["sub", "sub-stream", subStream],
   ];
