@@ -39,9 +39,7 @@ func TestPassThroughHTTPMJPEG(t *testing.T) {
 	rows := []passthroughRow{
 		{id: "plain", pass: true},
 		{id: "quality", yaml: "quality: 70", pass: false},
-		// MERGE with picture controls: add the row
-		//   {id: "rotated", yaml: "rotate: 180", pass: false, rotated: true},
-		// (one more ffmpeg server below comes with it).
+		{id: "rotated", yaml: "rotate: 180", pass: false, rotated: true},
 	}
 	var file strings.Builder
 	file.WriteString("cameras:\n")

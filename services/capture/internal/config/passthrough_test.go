@@ -16,8 +16,12 @@ func TestPassThrough(t *testing.T) {
 		{"width", "width: 640", false},
 		{"quality", "quality: 70", false},
 		{"default quality written out", "quality: 80", false},
-		// Picture controls (rotate, flip, crop, masks, overlay) turn it
-		// off as well: their rows belong here once they exist.
+		{"rotate", "rotate: 180", false},
+		{"rotate 0 is no control", "rotate: 0", true},
+		{"flip", "flip: horizontal", false},
+		{"crop", "crop: {x: 0, y: 0, width: 320, height: 240}", false},
+		{"mask", "masks: [{x: 0, y: 0, width: 10, height: 10}]", false},
+		{"overlay", "overlay: {text: \"{name}\"}", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -58,6 +58,10 @@ func TestParseSubSourceInvalid(t *testing.T) {
 		{"device", "cameras:\n  - id: a\n    source: device:0\n    sub_source: device:1", `camera "a": sub_source: device:1: a device has no second stream`},
 		{"same as source", "cameras:\n  - id: a\n    source: rtsp://h/s1\n    sub_source: rtsp://h/s1", `camera "a": sub_source: rtsp://h/s1 is the source itself`},
 		{"missing env var", "cameras:\n  - id: a\n    source: test://\n    sub_source: rtsp://u:${NOPE}@h/s2", `camera "a": sub_source: environment variable NOPE is not set`},
+		{"with a mask", "cameras:\n  - id: a\n    source: rtsp://h/s1\n    sub_source: rtsp://h/s2\n    masks: [{x: 0, y: 0, width: 8, height: 8}]",
+			`camera "a": sub_source: cannot be combined with picture controls`},
+		{"with rotate", "cameras:\n  - id: a\n    source: rtsp://h/s1\n    sub_source: rtsp://h/s2\n    rotate: 90",
+			`camera "a": sub_source: cannot be combined with picture controls`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
