@@ -118,11 +118,8 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 		src = nil
 		return 0, err
 	}
-	img, resized, small, scratch := gocv.NewMat(), gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
-	defer img.Close()
-	defer resized.Close()
-	defer small.Close()
-	defer scratch.Close()
+	m := newMats()
+	defer m.Close()
 	controls := picture.New(cfg)
 	defer controls.Close()
 	var reads readClock
@@ -134,47 +131,81 @@ func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.
 	if done, err := c.tryPassThrough(ctx, cfg, src, &reads, &first); done {
 		return 0, err
 	}
+	return 0, c.decode(ctx, cfg, src, m, controls, &reads, &first)
+}
+
+// mats are the pictures a session reuses from frame to frame.
+type mats struct{ img, resized, small, scratch gocv.Mat }
+
+func newMats() *mats {
+	return &mats{img: gocv.NewMat(), resized: gocv.NewMat(), small: gocv.NewMat(), scratch: gocv.NewMat()}
+}
+
+func (m *mats) Close() {
+	m.img.Close()
+	m.resized.Close()
+	m.small.Close()
+	m.scratch.Close()
+}
+
+// decode reads, decodes and publishes frames until the source fails (its
+// error), ctx ends or an on-demand camera is no longer wanted (nil): each
+// frame the pacer lets through gets the picture controls, then is encoded
+// at full size and at every watched smaller size. first is set at the
+// first published frame.
+func (c *Camera) decode(ctx context.Context, cfg config.Camera, src source.Source, m *mats,
+	controls *picture.Pipeline, reads *readClock, first *time.Time) error {
 	pacer := pace.New(cfg.FPS)
 	params := []int{gocv.IMWriteJpegQuality, cfg.Quality}
 	for {
-		if err := src.Read(ctx, &img); err != nil {
+		if err := src.Read(ctx, &m.img); err != nil {
 			if ctx.Err() != nil {
-				return 0, nil
+				return nil
 			}
-			return 0, err
+			return err
 		}
 		now := time.Now()
 		reads.tick(now)
 		if cfg.OnDemand && !c.wanted(now, cfg) {
-			return 0, nil
+			return nil
 		}
 		if !pacer.Allow(now) {
 			continue
 		}
-		shown, err := controls.Apply(img, now)
+		shown, err := controls.Apply(m.img, now)
 		if err != nil {
-			return 0, err
+			return err
 		}
-		out := fit(shown, &resized, cfg.Width)
-		start := time.Now()
-		jpeg, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, out, params)
-		encode := time.Since(start)
-		if err != nil || len(jpeg) == 0 {
-			return 0, fmt.Errorf("encode JPEG: %v", err)
+		out := fit(shown, &m.resized, cfg.Width)
+		f, err := c.publishFull(out, now, params)
+		if err != nil {
+			return err
 		}
-		f := &hub.Frame{JPEG: jpeg, Width: out.Cols(), Height: out.Rows(), CapturedAt: now}
-		c.hub.Publish(f)
 		if first.IsZero() {
-			first = now
+			*first = now
 		}
-		c.published(f)
-		if c.opts.Observer != nil {
-			c.opts.Observer.FrameEncoded(c.id, encode, len(jpeg))
-		}
-		if err := c.encodeSizes(out, f, params, &small, &scratch); err != nil {
-			return 0, err
+		if err := c.encodeSizes(out, f, params, &m.small, &m.scratch); err != nil {
+			return err
 		}
 	}
+}
+
+// publishFull encodes out, the full-size picture captured at now, and
+// publishes it to the camera's subscribers.
+func (c *Camera) publishFull(out gocv.Mat, now time.Time, params []int) (*hub.Frame, error) {
+	start := time.Now()
+	jpeg, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, out, params)
+	encode := time.Since(start)
+	if err != nil || len(jpeg) == 0 {
+		return nil, fmt.Errorf("encode JPEG: %v", err)
+	}
+	f := &hub.Frame{JPEG: jpeg, Width: out.Cols(), Height: out.Rows(), CapturedAt: now}
+	c.hub.Publish(f)
+	c.published(f)
+	if c.opts.Observer != nil {
+		c.opts.Observer.FrameEncoded(c.id, encode, len(jpeg))
+	}
+	return f, nil
 }
 
 // fit returns img resized to the configured width w into resized, keeping
