@@ -73,16 +73,19 @@ func TestBrowserStatusPage(t *testing.T) {
 		t.Errorf("cam-2 state on /status = %q, want streaming", got)
 	}
 
-	// Sizes in flight reach the edge with its next poll of capture.
+	// Sizes in flight reach the edge with its next poll of capture; a
+	// history has a sample a second (a busy machine may have two by now).
 	var st statusAPI
-	harness.WaitFor(t, 10*time.Second, "cam-1's 160-px size on /api/status", func() bool {
+	harness.WaitFor(t, 10*time.Second, "cam-1's 160-px size and 3 s of history on /api/status", func() bool {
 		st = apiStatus(t, edge.url)
+		sized := false
 		for _, c := range st.Cameras {
-			if c.ID == "cam-1" && len(c.Sizes) == 1 {
-				return true
+			if len(c.History.T) < 3 {
+				return false
 			}
+			sized = sized || (c.ID == "cam-1" && len(c.Sizes) == 1)
 		}
-		return false
+		return sized
 	})
 	for _, c := range st.Cameras {
 		wantViewers, wantSizes := 1.0, "[]"
