@@ -100,18 +100,7 @@ func (c *Camera) runSettings(ctx context.Context, cfg config.Camera) {
 func (c *Camera) session(ctx context.Context, cfg config.Camera) (streamed time.Duration, err error) {
 	var src source.Source
 	var first time.Time
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("capture loop panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			err = fmt.Errorf("capture loop panicked: %v", r)
-		}
-		if src != nil {
-			src.Close()
-		}
-		if !first.IsZero() {
-			streamed = time.Since(first)
-		}
-	}()
+	defer c.endSession("capture loop", &src, &first, &streamed, &err)
 	src, err = c.opts.Open(ctx, cfg.Source, source.Options{Name: cfg.Name, Width: cfg.Width, FPS: cfg.FPS,
 		JPEG: cfg.PassThrough()})
 	if err != nil {
@@ -157,20 +146,12 @@ func (c *Camera) decode(ctx context.Context, cfg config.Camera, src source.Sourc
 	controls *picture.Pipeline, reads *readClock, first *time.Time) error {
 	pacer := pace.New(cfg.FPS)
 	params := []int{gocv.IMWriteJpegQuality, cfg.Quality}
+	read := func() error { return src.Read(ctx, &m.img) }
+	wanted := c.wantedFunc(cfg)
 	for {
-		if err := src.Read(ctx, &m.img); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		now, ok, err := nextFrame(ctx, read, reads, &pacer, wanted)
+		if !ok {
 			return err
-		}
-		now := time.Now()
-		reads.tick(now)
-		if cfg.OnDemand && !c.wanted(now, cfg) {
-			return nil
-		}
-		if !pacer.Allow(now) {
-			continue
 		}
 		shown, err := controls.Apply(m.img, now)
 		if err != nil {
@@ -206,6 +187,53 @@ func (c *Camera) publishFull(out gocv.Mat, now time.Time, params []int) (*hub.Fr
 		c.opts.Observer.FrameEncoded(c.id, encode, len(jpeg))
 	}
 	return f, nil
+}
+
+// endSession is deferred by a session of a camera's source (what names it
+// in errors): it turns a panic into the session's error, closes the source
+// and sets streamed, how long frames flowed since first.
+func (c *Camera) endSession(what string, src *source.Source, first *time.Time, streamed *time.Duration, err *error) {
+	if r := recover(); r != nil {
+		c.log.Error(what+" panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		*err = fmt.Errorf("%s panicked: %v", what, r)
+	}
+	if *src != nil {
+		(*src).Close()
+	}
+	if !first.IsZero() {
+		*streamed = time.Since(*first)
+	}
+}
+
+// nextFrame reads with read until a frame is due and returns when it was
+// read (ok). Each read ticks reads, for the stall watchdog; frames over the
+// pacer's cap are skipped. ok is false with a nil error when ctx ends or
+// wanted says the stream is no longer needed, and with read's error when
+// the source fails.
+func nextFrame(ctx context.Context, read func() error, reads *readClock, pacer *pace.Pacer,
+	wanted func(time.Time) bool) (now time.Time, ok bool, err error) {
+	for {
+		if err := read(); err != nil {
+			if ctx.Err() != nil {
+				return now, false, nil
+			}
+			return now, false, err
+		}
+		now = time.Now()
+		reads.tick(now)
+		if !wanted(now) {
+			return now, false, nil
+		}
+		if pacer.Allow(now) {
+			return now, true, nil
+		}
+	}
+}
+
+// wantedFunc is whether the main stream is still needed at a time: always,
+// unless the camera is on demand and nobody watches it.
+func (c *Camera) wantedFunc(cfg config.Camera) func(time.Time) bool {
+	return func(now time.Time) bool { return !cfg.OnDemand || c.wanted(now, cfg) }
 }
 
 // fit returns img resized to the configured width w into resized, keeping

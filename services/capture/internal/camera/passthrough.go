@@ -51,21 +51,16 @@ func (c *Camera) passThrough(ctx context.Context, cfg config.Camera, src source.
 	defer scratch.Close()
 	pacer := pace.New(cfg.FPS)
 	params := []int{gocv.IMWriteJpegQuality, cfg.Quality}
+	var b []byte
+	read := func() (err error) {
+		b, err = src.ReadJPEG(ctx)
+		return err
+	}
+	wanted := c.wantedFunc(cfg)
 	for {
-		b, err := src.ReadJPEG(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		now, ok, err := nextFrame(ctx, read, reads, &pacer, wanted)
+		if !ok {
 			return err
-		}
-		now := time.Now()
-		reads.tick(now)
-		if cfg.OnDemand && !c.wanted(now, cfg) {
-			return nil
-		}
-		if !pacer.Allow(now) {
-			continue
 		}
 		info, err := jpegsof.Parse(b)
 		if err != nil {

@@ -3,7 +3,6 @@ package camera
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -107,18 +106,7 @@ func (c *Camera) runSub(ctx context.Context, cfg config.Camera, s *subStream) {
 func (c *Camera) subSession(ctx context.Context, cfg config.Camera, s *subStream) (streamed time.Duration, err error) {
 	var src source.Source
 	var first time.Time
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("sub-stream loop panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			err = fmt.Errorf("sub-stream loop panicked: %v", r)
-		}
-		if src != nil {
-			src.Close()
-		}
-		if !first.IsZero() {
-			streamed = time.Since(first)
-		}
-	}()
+	defer c.endSession("sub-stream loop", &src, &first, &streamed, &err)
 	src, err = c.opts.Open(ctx, s.src, source.Options{Name: cfg.Name, FPS: cfg.FPS})
 	if err != nil {
 		src = nil
@@ -136,20 +124,15 @@ func (c *Camera) subSession(ctx context.Context, cfg config.Camera, s *subStream
 	defer stopWatch()
 	pacer := pace.New(cfg.FPS)
 	params := []int{gocv.IMWriteJpegQuality, cfg.Quality}
+	read := func() error { return src.Read(ctx, &img) }
+	wanted := func(now time.Time) bool { return s.wanted(now, c.subDemand(s), cfg.IdleTimeout) }
 	for {
-		if err := src.Read(ctx, &img); err != nil {
-			if ctx.Err() != nil {
-				return 0, nil
-			}
+		now, ok, err := nextFrame(ctx, read, &reads, &pacer, wanted)
+		if err != nil {
 			return 0, fmt.Errorf("sub_source: %w", err)
 		}
-		now := time.Now()
-		reads.tick(now)
-		if !s.wanted(now, c.subDemand(s), cfg.IdleTimeout) {
+		if !ok {
 			return 0, nil
-		}
-		if !pacer.Allow(now) {
-			continue
 		}
 		if first.IsZero() {
 			first = now
