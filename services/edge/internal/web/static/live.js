@@ -279,7 +279,9 @@
   }
 
   // The first poll is at once: the state a tile shows depends on the width
-  // it is fed at, which only the page knows.
+  // it is fed at, which only the page knows. It leaves the camera set alone
+  // (the page was just rendered from it), so a page never reloads faster
+  // than every poll.
   async function pollStates(url) {
     for (let first = true; ; first = false) {
       if (!first) await sleep(2000);
@@ -288,7 +290,7 @@
         const resp = await fetch(url, { cache: "no-store" });
         if (!resp.ok) continue;
         const { cameras = [] } = await resp.json();
-        followCameraSet(cameras);
+        if (!first) followCameraSet(cameras);
         if (removed) return;
         lastCameras = cameras;
         showStates(cameras);
