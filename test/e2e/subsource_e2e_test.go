@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
 	"github.com/camstream/camstream/test/harness"
@@ -147,4 +150,50 @@ cameras:
 	}
 	viewer.close()
 	capture.waitState(t, "door", captureWait, camstreamv1.CameraState_CAMERA_STATE_IDLE)
+}
+
+// A camera that is always on, whose main stream cannot be played (the
+// RTSP server has no such path) but whose sub_source streams at 640×360:
+// a snapshot at width 320 comes from the sub-stream, over gRPC and through
+// the edge; one at 960, above the sub-stream's width, is UNAVAILABLE at
+// once (the edge answers 503), naming both streams' states.
+func TestSubSourceSnapshotWhileMainFailed(t *testing.T) {
+	rtsp := rtspserver.Start(t, rtspserver.Options{Paths: []string{"/main"}, FPS: 15,
+		Sizes: map[string]image.Point{"/sub": {640, 360}}})
+	cfg := captureConfig(t, fmt.Sprintf(`
+cameras:
+  - id: door
+    source: rtsp://127.0.0.1:%[1]d/missing
+    sub_source: rtsp://127.0.0.1:%[1]d/sub
+    idle_timeout: 2s
+`, rtsp.Port()))
+	capture := captureStart(t, []string{"--config", cfg})
+	edge := edgeStartEdge(t, []string{capture.grpcAddr})
+	capture.waitState(t, "door", captureWait, camstreamv1.CameraState_CAMERA_STATE_FAILED)
+
+	code, body := edgeGet(t, edge.url+"/cameras/door/snapshot.jpg?width=320")
+	if code != 200 {
+		t.Fatalf("edge snapshot at width 320 with the main stream failed: %d %.300s", code, body)
+	}
+	if c, err := jpeg.DecodeConfig(strings.NewReader(body)); err != nil || c.Width != 320 || c.Height != 180 {
+		t.Fatalf("edge snapshot at width 320: %d×%d (%v), want 320×180", c.Width, c.Height, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), captureWait)
+	defer cancel()
+	resp, err := capture.client.GetSnapshot(ctx, &camstreamv1.GetSnapshotRequest{CameraId: "door", Width: 320})
+	if err != nil || resp.GetFrame().GetWidth() != 320 {
+		t.Fatalf("GetSnapshot(width 320) with the main stream failed: %v, %v; want a 320-wide frame", resp.GetFrame().GetWidth(), err)
+	}
+	if log := rtsp.Log(); !strings.Contains(log, "play /sub\n") {
+		t.Errorf("RTSP server log = %q, want /sub played", log)
+	}
+
+	_, err = capture.client.GetSnapshot(ctx, &camstreamv1.GetSnapshotRequest{CameraId: "door", Width: 960})
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), `camera "door" has no frame (state failed)`) ||
+		!strings.Contains(err.Error(), "sub-stream streaming 640×360 serves widths up to 640") {
+		t.Errorf("GetSnapshot(width 960) = %v, want UNAVAILABLE naming the failed main stream and the sub-stream's width", err)
+	}
+	if code, body := edgeGet(t, edge.url+"/cameras/door/snapshot.jpg?width=960"); code != 503 {
+		t.Errorf("edge snapshot at width 960: %d %.300s, want 503", code, body)
+	}
 }

@@ -70,14 +70,11 @@ func (f Feed) Next(ctx context.Context, after uint64) (*hub.Frame, error) {
 // per frame, for every subscriber of that size; release ends that when it
 // is the size's last subscriber. A negative width is an error.
 func (c *Camera) SubscribeWidth(want int) (Feed, func(), error) {
-	w, err := size.Snap(want)
+	w, err := c.sizeOf(want)
 	if err != nil {
 		return Feed{}, nil, err
 	}
-	c.mu.Lock()
-	full := c.width
-	c.mu.Unlock()
-	if w == 0 || (full > 0 && w >= full) {
+	if w == 0 {
 		return Feed{cam: c, hub: c.hub}, c.Subscribe(), nil
 	}
 	s := c.addSize(w)
@@ -90,6 +87,35 @@ func (c *Camera) SubscribeWidth(want int) (Feed, func(), error) {
 			c.dropSize(s)
 		})
 	}, nil
+}
+
+// sizeOf is the ladder width a subscriber asking for want gets: want
+// snapped down to the ladder, 0 for the full size (want 0, or not below
+// the camera's own width).
+func (c *Camera) sizeOf(want int) (int, error) {
+	w, err := size.Snap(want)
+	if err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	full := c.width
+	c.mu.Unlock()
+	if full > 0 && w >= full {
+		return 0, nil
+	}
+	return w, nil
+}
+
+// Unavailable reports whether no stream of the camera can give a frame
+// at width want soon: the main stream failed and the sub-stream neither
+// makes that size nor is about to (it is lost, or want is above its
+// width). A bad width is not unavailable: SubscribeWidth reports it.
+func (c *Camera) Unavailable(want int) bool {
+	if c.State() != StateFailed {
+		return false
+	}
+	w, err := c.sizeOf(want)
+	return err == nil && (w == 0 || !c.subTakes(w))
 }
 
 func (c *Camera) addSize(w int) *sized {

@@ -175,8 +175,10 @@ func (s *Server) StreamFrames(req *camstreamv1.StreamFramesRequest, stream grpc.
 
 // GetSnapshot returns the camera's newest frame, waiting for one (and
 // opening an idle on-demand camera) when it is starting, idle or
-// reconnecting. A failed camera answers UNAVAILABLE with its last error at
-// once.
+// reconnecting. A width its sub-stream makes is answered from the
+// sub-stream, whatever the main stream's state. A camera whose main stream
+// failed answers UNAVAILABLE with its last error at once, unless the
+// sub-stream makes, or is about to make, the width asked for.
 func (s *Server) GetSnapshot(ctx context.Context, req *camstreamv1.GetSnapshotRequest) (*camstreamv1.GetSnapshotResponse, error) {
 	cam, err := s.camera(req.GetCameraId())
 	if err != nil {
@@ -185,10 +187,8 @@ func (s *Server) GetSnapshot(ctx context.Context, req *camstreamv1.GetSnapshotRe
 	if req.GetWidth() < 0 {
 		return nil, status.Errorf(codes.InvalidArgument, "width: %d is negative (want 0 for the full size, or pixels)", req.GetWidth())
 	}
-	if cam.State() == camera.StateFailed {
-		if _, fresh := cam.Latest(); !fresh {
-			return nil, unavailable(cam)
-		}
+	if cam.Unavailable(int(req.GetWidth())) {
+		return nil, unavailable(cam)
 	}
 	// Subscribing to the size before looking at its frame keeps the size
 	// encoded while the call waits for one.
@@ -223,6 +223,17 @@ func unavailable(cam *camera.Camera) error {
 	msg := fmt.Sprintf("camera %q has no frame (state %s)", st.ID, st.State)
 	if st.LastError != "" {
 		msg += ": " + st.LastError
+	}
+	if sub := st.Sub; sub != nil {
+		msg += "; sub-stream " + sub.State.String()
+		if sub.Width > 0 {
+			msg += fmt.Sprintf(" %d×%d", sub.Width, sub.Height)
+		}
+		if sub.State == camera.StateStreaming {
+			msg += fmt.Sprintf(" serves widths up to %d", sub.Width)
+		} else if sub.LastError != "" {
+			msg += ": " + sub.LastError
+		}
 	}
 	return status.Error(codes.Unavailable, msg)
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/prototext"
 
 	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
@@ -93,5 +95,70 @@ func TestFailedSubStreamFallsBackAndHidesCredentials(t *testing.T) {
 	}
 	if text := prototext.Format(list); strings.Contains(text, "hunter2") || strings.Contains(text, "admin") {
 		t.Errorf("ListCameras shows the sub_source's credentials:\n%s", text)
+	}
+}
+
+// failedMainCam is a 1280-wide camera, always on, whose main stream
+// cannot open (nothing listens on port 1), with sub as its sub_source.
+func failedMainCam(t *testing.T, sub string) config.Camera {
+	return cam(t, "hd", "rtsp://127.0.0.1:1/main", func(c *config.Camera) {
+		s, err := config.ParseSource(sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Width, c.FPS, c.SubSource, c.IdleTimeout = 1280, 20, s, time.Minute
+	})
+}
+
+// A camera whose main stream failed still answers a snapshot at a width
+// its sub-stream (640×360) makes, as StreamFrames does; a width above the
+// sub-stream's answers UNAVAILABLE at once, naming both streams' states.
+func TestSnapshotFromSubStreamWhileMainFailed(t *testing.T) {
+	f := start(t, []config.Camera{failedMainCam(t, "test://smpte")}, camera.Options{})
+	f.srv.snapshotTimeout = time.Hour // an answer that waited would end with the call's deadline
+	f.waitState(t, "hd", camstreamv1.CameraState_CAMERA_STATE_FAILED)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	resp, err := f.client.GetSnapshot(ctx, &camstreamv1.GetSnapshotRequest{CameraId: "hd", Width: 320})
+	if err != nil {
+		t.Fatalf("GetSnapshot(width 320) with the main stream failed and the sub-stream able to serve: %v", err)
+	}
+	if w, h := jpegSize(t, resp.Frame.Jpeg); w != 320 || h != 180 {
+		t.Errorf("snapshot at width 320 is %d×%d, want 320×180", w, h)
+	}
+	f.waitSub(t, "hd", camstreamv1.CameraState_CAMERA_STATE_STREAMING)
+	_, err = f.client.GetSnapshot(ctx, &camstreamv1.GetSnapshotRequest{CameraId: "hd", Width: 960})
+	want := `camera "hd" has no frame (state failed): open rtsp://127.0.0.1:1/main`
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), want) ||
+		!strings.Contains(err.Error(), "sub-stream streaming 640×360 serves widths up to 640") {
+		t.Errorf("GetSnapshot(width 960) above the sub-stream = %v, want UNAVAILABLE at once: %s; sub-stream streaming 640×360 serves widths up to 640", err, want)
+	}
+}
+
+// When neither stream can serve a snapshot (the main stream and the
+// sub-stream both failed), the answer is UNAVAILABLE at once, with both
+// errors.
+func TestSnapshotUnavailableWhenMainAndSubFailed(t *testing.T) {
+	f := start(t, []config.Camera{failedMainCam(t, "rtsp://127.0.0.1:1/sub")}, camera.Options{})
+	f.srv.snapshotTimeout = time.Hour
+	f.waitState(t, "hd", camstreamv1.CameraState_CAMERA_STATE_FAILED)
+	// A viewer at 320 opens the sub-stream, which fails; it stays failed
+	// (retrying) for idle_timeout after the viewer leaves.
+	streamCtx, stopStream := context.WithCancel(context.Background())
+	stream, err := f.client.StreamFrames(streamCtx, &camstreamv1.StreamFramesRequest{CameraId: "hd", Width: 320})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.waitSub(t, "hd", camstreamv1.CameraState_CAMERA_STATE_FAILED)
+	stopStream()
+	_, _ = stream.Recv()
+
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_, err = f.client.GetSnapshot(ctx, &camstreamv1.GetSnapshotRequest{CameraId: "hd", Width: 320})
+	want := `camera "hd" has no frame (state failed): open rtsp://127.0.0.1:1/main`
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), want) ||
+		!strings.Contains(err.Error(), "sub-stream failed: sub_source: open rtsp://127.0.0.1:1/sub") {
+		t.Errorf("GetSnapshot(width 320) with both streams failed = %v, want UNAVAILABLE at once: %s; sub-stream failed: sub_source: open rtsp://127.0.0.1:1/sub…", err, want)
 	}
 }

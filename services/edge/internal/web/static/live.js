@@ -114,6 +114,7 @@
   // pictures; the camera page shows the full size.
   const LADDER = [160, 320, 480, 640, 960, 1280, 1920];
   let width = 0; // the width the open stream asked for; 0 = full size
+  let lastCameras = null; // the cameras of the last poll of their states
 
   function wantedWidth() {
     if (main.querySelector("article.camera[data-card]")) return 0;
@@ -129,6 +130,7 @@
 
   function sizedURL(url) {
     width = wantedWidth();
+    if (lastCameras) showStates(lastCameras); // the tiles' source may change with the width
     if (!width) return url;
     return `${url}${url.includes("?") ? "&" : "?"}width=${width}`;
   }
@@ -207,13 +209,32 @@
     return `sub-stream ${stateName(sub.state)}${size}`;
   }
 
-  function setField(card, field, text) {
+  // tileState is the state of the picture this page's tiles show of cam,
+  // and a title saying where it comes from. Tiles at a width the
+  // sub-stream makes (capture makes it from the sub-stream while that
+  // streams, or is starting to) show the sub-stream's state when the main
+  // stream does not stream: an on-demand camera watched only in small
+  // tiles keeps its main stream idle while its picture moves. Otherwise,
+  // and on the camera page (full size), the main stream's state.
+  function tileState(cam) {
+    const main = stateName(cam.state);
+    const sub = cam.subStream;
+    if (!sub || !width || main === "streaming" || (cam.width && width >= cam.width)) return { state: main, title: main };
+    const state = stateName(sub.state);
+    const fits = !sub.width || width <= sub.width;
+    if (fits && (state === "streaming" || state === "starting")) {
+      return { state, title: `${state} (from the ${subText(sub)}; main stream ${main})` };
+    }
+    return { state: main, title: main };
+  }
+
+  function setField(card, field, text, title) {
     const el = card.querySelector(`[data-field="${field}"]`);
     if (!el) return;
     if (field === "state") {
       el.className = `state ${text}`;
       if (el.textContent) el.textContent = text;
-      el.title = text;
+      el.title = title || text;
       return;
     }
     el.textContent = text;
@@ -242,27 +263,37 @@
     if (shown.length !== listed.size || shown.some((id) => !listed.has(id))) location.reload();
   }
 
+  function showStates(cameras) {
+    for (const cam of cameras) {
+      const card = document.querySelector(`[data-card="${CSS.escape(cam.id)}"]`);
+      if (!card) continue;
+      const state = stateName(cam.state);
+      const shown = tileState(cam);
+      setField(card, "state", shown.state, shown.title);
+      setField(card, "fps", state === "streaming" ? `${Number(cam.fps || 0).toFixed(1)} fps` : "");
+      setField(card, "size", cam.width ? `${cam.width}×${cam.height}` : "");
+      setField(card, "passthrough", cam.passthrough ? "passthrough" : "");
+      setField(card, "error", cam.lastError || "");
+      setField(card, "sub", subText(cam.subStream));
+    }
+  }
+
+  // The first poll is at once: the state a tile shows depends on the width
+  // it is fed at, which only the page knows. It leaves the camera set alone
+  // (the page was just rendered from it), so a page never reloads faster
+  // than every poll.
   async function pollStates(url) {
-    for (;;) {
-      await sleep(2000);
+    for (let first = true; ; first = false) {
+      if (!first) await sleep(2000);
       if (document.hidden) continue;
       try {
         const resp = await fetch(url, { cache: "no-store" });
         if (!resp.ok) continue;
         const { cameras = [] } = await resp.json();
-        followCameraSet(cameras);
+        if (!first) followCameraSet(cameras);
         if (removed) return;
-        for (const cam of cameras) {
-          const card = document.querySelector(`[data-card="${CSS.escape(cam.id)}"]`);
-          if (!card) continue;
-          const state = stateName(cam.state);
-          setField(card, "state", state);
-          setField(card, "fps", state === "streaming" ? `${Number(cam.fps || 0).toFixed(1)} fps` : "");
-          setField(card, "size", cam.width ? `${cam.width}×${cam.height}` : "");
-          setField(card, "passthrough", cam.passthrough ? "passthrough" : "");
-          setField(card, "error", cam.lastError || "");
-          setField(card, "sub", subText(cam.subStream));
-        }
+        lastCameras = cameras;
+        showStates(cameras);
       } catch (err) {
         // The edge is restarting; the next poll will tell.
       }
