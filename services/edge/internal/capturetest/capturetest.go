@@ -74,7 +74,8 @@ type Capture struct {
 	subs   map[string]int
 	seq    map[string]uint64
 	opened map[string]int
-	widths map[string]int // StreamFrames calls ever made, by camera@width
+	widths map[string]int    // StreamFrames calls ever made, by camera@width
+	failed map[string]string // cameras made to fail, with their last error
 }
 
 // Start starts a fake capture called name on n and stops it when the test ends.
@@ -86,7 +87,7 @@ func Start(t testing.TB, n *Network, name string, opts Options) *Capture {
 	if opts.FrameBytes == 0 {
 		opts.FrameBytes = 1 << 10
 	}
-	c := &Capture{name: name, net: n, opts: opts, subs: make(map[string]int), seq: make(map[string]uint64), opened: make(map[string]int), widths: make(map[string]int)}
+	c := &Capture{name: name, net: n, opts: opts, subs: make(map[string]int), seq: make(map[string]uint64), opened: make(map[string]int), widths: make(map[string]int), failed: make(map[string]string)}
 	if c.opts.Width == 0 {
 		c.opts.Width = 64
 	}
@@ -163,6 +164,15 @@ func (c *Capture) SetCameras(ids []string) {
 	c.opts.Cameras = ids
 }
 
+// Fail makes a camera failed, with lastErr as its last error, like one
+// whose source cannot be opened: it is listed so and its snapshots answer
+// UNAVAILABLE, as capture's do.
+func (c *Capture) Fail(id, lastErr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failed[id] = lastErr
+}
+
 func (c *Capture) owns(id string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -190,6 +200,10 @@ func (c *Capture) ListCameras(context.Context, *camstreamv1.ListCamerasRequest) 
 			Source:      "test://" + id,
 			Subscribers: int32(c.subs[id]),
 		})
+		if lastErr, failed := c.failed[id]; failed {
+			cam := resp.Cameras[len(resp.Cameras)-1]
+			cam.State, cam.LastError, cam.Fps = camstreamv1.CameraState_CAMERA_STATE_FAILED, lastErr, 0
+		}
 	}
 	return resp, nil
 }
@@ -244,6 +258,12 @@ func (c *Capture) StreamFrames(req *camstreamv1.StreamFramesRequest, stream grpc
 func (c *Capture) GetSnapshot(_ context.Context, req *camstreamv1.GetSnapshotRequest) (*camstreamv1.GetSnapshotResponse, error) {
 	if !c.owns(req.GetCameraId()) {
 		return nil, status.Errorf(codes.NotFound, "camera %q not found", req.GetCameraId())
+	}
+	c.mu.Lock()
+	lastErr, failed := c.failed[req.GetCameraId()]
+	c.mu.Unlock()
+	if failed {
+		return nil, status.Errorf(codes.Unavailable, "camera %q has no frame (state failed): %s", req.GetCameraId(), lastErr)
 	}
 	return &camstreamv1.GetSnapshotResponse{Frame: c.frame(req.GetCameraId(), req.GetWidth())}, nil
 }

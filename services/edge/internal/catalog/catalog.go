@@ -6,6 +6,7 @@ package catalog
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
 )
@@ -17,6 +18,23 @@ var (
 	// does not answer.
 	ErrUnavailable = errors.New("capture unreachable")
 )
+
+// NoFrameError is Snapshot's error when the camera's capture answers but
+// the camera has no frame to give: the State it is listed in (not
+// streaming) and its LastError, which capture redacts. It is an
+// ErrUnavailable, so code that only retries needs not know it.
+type NoFrameError struct {
+	ID        string
+	State     camstreamv1.CameraState
+	LastError string
+}
+
+func (e *NoFrameError) Error() string {
+	return fmt.Sprintf("camera %q has no frame (%s): %s", e.ID, e.State, e.LastError)
+}
+
+// Unwrap returns ErrUnavailable.
+func (e *NoFrameError) Unwrap() error { return ErrUnavailable }
 
 // Catalog knows the cameras and where they are.
 type Catalog interface {

@@ -22,7 +22,8 @@ import (
 // Snapshot returns the camera's newest frame at ladder width (0: full
 // size) from its capture.
 func (p *Pool) Snapshot(ctx context.Context, id string, width int) (*camstreamv1.Frame, error) {
-	if _, err := p.Camera(ctx, id); err != nil {
+	cam, err := p.Camera(ctx, id)
+	if err != nil {
 		return nil, err
 	}
 	_, c := p.lookup(id)
@@ -35,6 +36,9 @@ func (p *Pool) Snapshot(ctx context.Context, id string, width int) (*camstreamv1
 	if err != nil {
 		if status.Code(err) == codes.NotFound {
 			return nil, fmt.Errorf("camera %q: %w", id, catalog.ErrNotFound)
+		}
+		if status.Code(err) == codes.Unavailable && cam.GetState() != camstreamv1.CameraState_CAMERA_STATE_STREAMING {
+			return nil, &catalog.NoFrameError{ID: id, State: cam.GetState(), LastError: cam.GetLastError()}
 		}
 		return nil, fmt.Errorf("snapshot of %q from %s: %w: %s", id, c.addr, catalog.ErrUnavailable, status.Convert(err).Message())
 	}

@@ -273,9 +273,16 @@ func writeJPEG(c *gin.Context, jpeg []byte, seq uint64, timestamp []byte) {
 }
 
 // failCamera answers a catalog error: 404 for an unknown camera, 503 when
-// its capture does not answer.
+// its capture does not answer or it has no picture (saying why).
 func (s *Server) failCamera(c *gin.Context, id string, err error) {
+	var noFrame *catalog.NoFrameError
 	switch {
+	case errors.As(err, &noFrame):
+		msg := fmt.Sprintf("Camera %q has no picture right now: it is %s.", id, stateName(noFrame.State))
+		if noFrame.LastError != "" {
+			msg += " Last error: " + noFrame.LastError + "."
+		}
+		s.fail(c, http.StatusServiceUnavailable, msg+" Try again in a moment.")
 	case errors.Is(err, catalog.ErrNotFound):
 		s.fail(c, http.StatusNotFound, fmt.Sprintf("There is no camera %q.", id))
 	case errors.Is(err, catalog.ErrUnavailable) && id == "":

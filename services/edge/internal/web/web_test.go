@@ -40,6 +40,7 @@ type env struct {
 	metrics  *metrics.Metrics
 	server   *Server
 	hub      *hub.Hub
+	pool     *upstream.Pool
 }
 
 type envOptions struct {
@@ -76,6 +77,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	pool.Refresh(context.Background())
+	e.pool = pool
 	e.hub = hub.New(log, pool.Stream, o.grace)
 	e.server, err = New(log, o.web, pool, e.hub, e.metrics)
 	if err != nil {
@@ -660,6 +662,26 @@ func TestSnapshot(t *testing.T) {
 	resp, _ = get(t, e.url+"/cameras/b1/snapshot.jpg")
 	if resp.StatusCode != 200 || e.captures["capture-b"].StreamsOpened("b1") != opened {
 		t.Errorf("snapshot while streaming: status %d, want 200 without a new upstream", resp.StatusCode)
+	}
+}
+
+// TestSnapshotOfFailedCamera: a camera whose capture answers but which has
+// no picture gets a 503 that says so, with its state and its last error,
+// not that its capture is unreachable.
+func TestSnapshotOfFailedCamera(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.captures["capture-b"].Fail("b1", "open rtsp://cam.local/x: the stream did not open")
+	e.pool.Refresh(context.Background())
+	for _, path := range []string{"/cameras/b1/snapshot.jpg", "/cameras/b1/snapshot.jpg?width=160"} {
+		resp, body := get(t, e.url+path)
+		want := `Camera &#34;b1&#34; has no picture right now: it is failed. Last error: open rtsp://cam.local/x: the stream did not open.`
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, want) {
+			t.Errorf("%s of a failed camera: %d %q, want 503 containing %q", path, resp.StatusCode, body, want)
+		}
+	}
+	resp, body := get(t, e.url+"/cameras/a1/snapshot.jpg")
+	if resp.StatusCode != 200 {
+		t.Errorf("snapshot of a1 beside the failed b1: %d %q, want 200", resp.StatusCode, body)
 	}
 }
 
