@@ -111,6 +111,9 @@ type Camera struct {
 	wake      chan struct{}
 	// sub is the current settings' sub-stream, nil without a sub_source.
 	sub atomic.Pointer[subStream]
+	// mainSize is the main stream's source picture size, before the
+	// picture controls: width<<32 | height, 0 while not known.
+	mainSize atomic.Uint64
 
 	mu      sync.Mutex
 	cfg     config.Camera

@@ -28,6 +28,7 @@ func (c *Camera) Run(ctx context.Context) {
 		if !first {
 			c.restarted()
 		}
+		c.mainSize.Store(0) // the new settings' source may differ
 		waitSub := c.startSub(settings, cfg)
 		c.runSettings(settings, cfg)
 		cancel()
@@ -155,8 +156,10 @@ func (c *Camera) decode(ctx context.Context, cfg config.Camera, src source.Sourc
 		}
 		shown, err := controls.Apply(m.img, now)
 		if err != nil {
+			c.mainSize.Store(0) // the controls do not fit it: nor the sub-stream's
 			return err
 		}
+		c.sourceSized(m.img.Cols(), m.img.Rows())
 		out := fit(shown, &m.resized, cfg.Width)
 		f, err := c.publishFull(out, now, params)
 		if err != nil {

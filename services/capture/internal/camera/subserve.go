@@ -16,7 +16,7 @@ func (c *Camera) subServes(w int) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.state == StateStreaming && w <= s.width
+	return s.state == StateStreaming && w <= s.width && c.subBlocked(s) == ""
 }
 
 // subTakes reports whether the sub-stream makes, or is about to make,
@@ -30,7 +30,7 @@ func (c *Camera) subTakes(w int) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state == StateFailed || s.state == StateReconnecting {
+	if s.state == StateFailed || s.state == StateReconnecting || c.subBlocked(s) != "" {
 		return false
 	}
 	return s.width == 0 || w <= s.width
@@ -61,7 +61,7 @@ func (c *Camera) freshSub(f *hub.Frame) bool {
 		return false
 	}
 	s.mu.Lock()
-	streaming := s.state == StateStreaming
+	streaming := s.state == StateStreaming && c.subBlocked(s) == ""
 	s.mu.Unlock()
 	return streaming && f.CapturedAt.UnixNano() == s.lastFrame.Load()
 }
@@ -106,7 +106,11 @@ func (c *Camera) subStatus() *SubStatus {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &SubStatus{Source: s.src.String(), State: s.state, Width: s.width, Height: s.height, LastError: s.lastErr}
+	st := &SubStatus{Source: s.src.String(), State: s.state, Width: s.width, Height: s.height, LastError: s.lastErr}
+	if b := c.subBlocked(s); b != "" {
+		st.LastError = b
+	}
+	return st
 }
 
 // wakeSub tells an idle sub-stream loop that the watched sizes changed.

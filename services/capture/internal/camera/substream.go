@@ -3,6 +3,7 @@ package camera
 import (
 	"context"
 	"fmt"
+	"image"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,11 @@ type subStream struct {
 	state         State
 	lastErr       string
 	width, height int // of its pictures, 0 before the first
+	// controls: the camera has picture controls, so the sub-stream makes
+	// sizes only while the main stream's picture size is known (to scale
+	// them) and mismatch is empty: why it is not used at all.
+	controls bool
+	mismatch string
 }
 
 // SubStatus is a snapshot of a camera's sub-stream. Source is redacted.
@@ -52,7 +58,8 @@ func (c *Camera) startSub(ctx context.Context, cfg config.Camera) (wait func()) 
 		c.sub.Store(nil)
 		return func() {}
 	}
-	s := &subStream{src: cfg.SubSource, wake: make(chan struct{}, 1), state: StateIdle}
+	s := &subStream{src: cfg.SubSource, wake: make(chan struct{}, 1), state: StateIdle,
+		controls: !cfg.Controls.IsZero()}
 	c.sub.Store(s)
 	var wg sync.WaitGroup
 	wg.Go(func() { c.runSub(ctx, cfg, s) })
@@ -113,6 +120,8 @@ func (c *Camera) subSession(ctx context.Context, cfg config.Camera, s *subStream
 		return 0, fmt.Errorf("sub_source: %w", err)
 	}
 	img, small, scratch := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
+	sc := newSubControls(cfg)
+	defer sc.Close()
 	defer img.Close()
 	defer small.Close()
 	defer scratch.Close()
@@ -137,15 +146,25 @@ func (c *Camera) subSession(ctx context.Context, cfg config.Camera, s *subStream
 		if first.IsZero() {
 			first = now
 		}
-		if err := c.encodeFromSub(s, img, now, params, &small, &scratch); err != nil {
+		if err := c.encodeFromSub(s, sc, img, now, params, &small, &scratch); err != nil {
 			return 0, err
 		}
 	}
 }
 
 // encodeFromSub publishes every watched size up to the sub-stream's width
-// from its picture pic, captured at now: resized and encoded once each.
-func (c *Camera) encodeFromSub(s *subStream, pic gocv.Mat, now time.Time, params []int, small, scratch *gocv.Mat) error {
+// from its picture pic, captured at now: the camera's picture controls
+// applied (scaled by sc), then resized and encoded once each. Nothing is
+// published while the sub-stream may not make sizes (subUsable).
+func (c *Camera) encodeFromSub(s *subStream, sc *subControls, pic gocv.Mat, now time.Time, params []int, small, scratch *gocv.Mat) error {
+	main := c.sourceSize()
+	if !c.subUsable(s, image.Pt(pic.Cols(), pic.Rows()), main) {
+		return nil
+	}
+	pic, err := sc.apply(main, pic, now)
+	if err != nil {
+		return err
+	}
 	s.lastFrame.Store(now.UnixNano())
 	c.subStreaming(s, pic.Cols(), pic.Rows())
 	p := c.watched.Load()
@@ -196,8 +215,11 @@ func (c *Camera) subDemand(s *subStream) bool {
 		return false
 	}
 	s.mu.Lock()
-	w := s.width
+	w, blocked := s.width, c.subBlocked(s)
 	s.mu.Unlock()
+	if blocked != "" {
+		return false
+	}
 	for _, z := range *p {
 		if w == 0 || z.width <= w {
 			return true

@@ -188,11 +188,6 @@ func (fc fileCamera) validate(env Env) (Camera, error) {
 	if err != nil {
 		return Camera{}, err
 	}
-	if !cam.SubSource.IsZero() && !cam.Controls.IsZero() {
-		// Crops and masks are in the main stream's pixels; a sub-stream's
-		// frames would leave capture unmasked.
-		return Camera{}, errors.New("sub_source: cannot be combined with picture controls (rotate, flip, crop, masks, overlay) yet: the sub-stream's pictures would not get them; remove one of the two")
-	}
 	return cam, nil
 }
 

@@ -58,10 +58,6 @@ func TestParseSubSourceInvalid(t *testing.T) {
 		{"device", "cameras:\n  - id: a\n    source: device:0\n    sub_source: device:1", `camera "a": sub_source: device:1: a device has no second stream`},
 		{"same as source", "cameras:\n  - id: a\n    source: rtsp://h/s1\n    sub_source: rtsp://h/s1", `camera "a": sub_source: rtsp://h/s1 is the source itself`},
 		{"missing env var", "cameras:\n  - id: a\n    source: test://\n    sub_source: rtsp://u:${NOPE}@h/s2", `camera "a": sub_source: environment variable NOPE is not set`},
-		{"with a mask", "cameras:\n  - id: a\n    source: rtsp://h/s1\n    sub_source: rtsp://h/s2\n    masks: [{x: 0, y: 0, width: 8, height: 8}]",
-			`camera "a": sub_source: cannot be combined with picture controls`},
-		{"with rotate", "cameras:\n  - id: a\n    source: rtsp://h/s1\n    sub_source: rtsp://h/s2\n    rotate: 90",
-			`camera "a": sub_source: cannot be combined with picture controls`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,5 +113,25 @@ func TestCameraEqualSubSource(t *testing.T) {
 		if ch.old.Equal(ch.new) {
 			t.Errorf("sub_source %s: Equal = true, want false (a reload restarts the camera)", ch.name)
 		}
+	}
+}
+
+func TestParseSubSourceWithControls(t *testing.T) {
+	file := "cameras:\n  - id: a\n    source: rtsp://h/s1\n    sub_source: rtsp://h/s2\n    rotate: 180\n" +
+		"    masks: [{x: 10, y: 20, width: 30, height: 40, color: \"#00ff00\"}]\n"
+	cams, err := Parse([]byte(file), env(nil))
+	if err != nil {
+		t.Fatalf("Parse of a camera with a sub_source and picture controls: %v", err)
+	}
+	c := cams[0]
+	if c.SubSource.IsZero() || c.Controls.Rotate != 180 || len(c.Controls.Masks) != 1 {
+		t.Fatalf("Parse = %+v, want the sub_source, rotate 180 and one mask", c)
+	}
+	other, err := Parse([]byte(strings.Replace(file, "width: 30", "width: 31", 1)), env(nil))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if c.Equal(other[0]) {
+		t.Error("a changed mask beside a sub_source: Equal = true, want false (a reload restarts the camera)")
 	}
 }
