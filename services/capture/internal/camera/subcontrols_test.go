@@ -166,3 +166,44 @@ func TestSubStreamAspectMismatchUsesMain(t *testing.T) {
 		t.Errorf("sub status %+v after %d opens, want idle after one", st, sub.count())
 	}
 }
+
+// waitSubFrame reads frames of feed until one comes from the sub-stream
+// (green outside the masks) and returns it.
+func waitSubFrame(t *testing.T, c *Camera, feed Feed, last *uint64) image.Image {
+	t.Helper()
+	for deadline := time.Now().Add(wait); ; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no frame at width %d from the sub-stream (sub status %+v)", feed.Width, c.Status().Sub)
+		}
+		if img := nextImage(t, feed, last); near(img.At(outside.X, outside.Y), subGreen, 24) {
+			return img
+		}
+	}
+}
+
+// A reload that moves the mask restarts the camera: the sub-stream's
+// frames then have the new mask.
+func TestSubStreamControlsFollowReload(t *testing.T) {
+	c, _, _, mask, brown := controlsSubCamera(t, false, image.Pt(320, 180))
+	feed, release, err := c.SubscribeWidth(160)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	var last uint64
+	checkMasked(t, "before the reload", waitSubFrame(t, c, feed, &last), 640, mask, brown)
+	moved := image.Rect(200, 40, 560, 320)
+	cfg := c.Config()
+	cfg.Controls.Masks = []config.Mask{{Rect: moved, Color: brown}}
+	c.Reconfigure(cfg)
+	for deadline := time.Now().Add(wait); ; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sub-stream's frames never got the moved mask %v", moved)
+		}
+		img := waitSubFrame(t, c, feed, &last)
+		if near(img.At(130, 40), brown, 12) { // in the moved mask only
+			checkMasked(t, "after the reload", img, 640, moved, brown)
+			break
+		}
+	}
+}
