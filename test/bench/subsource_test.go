@@ -25,8 +25,10 @@ const (
 )
 
 // subGridConfig is the camera file of the sub_source benchmark: for each
-// of n cameras one on the main stream only (main-N) and one with the
-// sub-stream as its sub_source (sub-N), all on demand, so only the watched
+// of n cameras one on the main stream only (main-N), one with the
+// sub-stream as its sub_source (sub-N) and one with it and picture
+// controls (ctl-N: rotate 180, a mask and an overlay, which the
+// sub-stream's pictures get scaled), all on demand, so only the watched
 // ones decode.
 func subGridConfig(rtsp *rtspserver.Server, n int) string {
 	var b strings.Builder
@@ -36,6 +38,9 @@ func subGridConfig(rtsp *rtspserver.Server, n int) string {
 			i+1, rtsp.URL("/main"))
 		fmt.Fprintf(&b, "  - id: sub-%d\n    source: %s\n    sub_source: %s\n    quality: 70\n    on_demand: true\n    idle_timeout: 1s\n",
 			i+1, rtsp.URL("/main"), rtsp.URL("/sub"))
+		fmt.Fprintf(&b, "  - id: ctl-%d\n    source: %s\n    sub_source: %s\n    quality: 70\n    on_demand: true\n    idle_timeout: 1s\n"+
+			"    rotate: 180\n    masks: [{x: 100, y: 100, width: 400, height: 300}]\n    overlay: {text: \"{name} %%H:%%M:%%S\"}\n",
+			i+1, rtsp.URL("/main"), rtsp.URL("/sub"))
 	}
 	return b.String()
 }
@@ -44,8 +49,10 @@ func subGridConfig(rtsp *rtspserver.Server, n int) string {
 // watched at ?width=320 through one /streams.mjpeg (as the grid page
 // does), whose RTSP camera gives a 1280×720 main stream and a 640×360
 // sub-stream (H.264, 15 fps): first 8 cameras without a sub_source (the
-// main streams decoded), then 8 with one (the sub-streams decoded),
-// measured one after the other in each run.
+// main streams decoded), then 8 with one (the sub-streams decoded), then
+// 8 with one and picture controls (the sub-streams decoded and given the
+// scaled controls; each main stream opened once, for its size), measured
+// one after the other in each run.
 func BenchmarkSubSourceGridCPU(b *testing.B) {
 	rtsp := rtspserver.Start(b, rtspserver.Options{Pattern: "smpte", FPS: subGridFPS, Paths: []string{"/main"},
 		Sizes: map[string]image.Point{"/sub": {640, 360}}})
@@ -85,9 +92,12 @@ func BenchmarkSubSourceGridCPU(b *testing.B) {
 	for b.Loop() {
 		mainCPU := grid("main")
 		subCPU := grid("sub")
+		ctlCPU := grid("ctl")
 		b.ReportMetric(mainCPU, "main-decoded-cpu-%")
 		b.ReportMetric(subCPU, "sub-decoded-cpu-%")
+		b.ReportMetric(ctlCPU, "sub-controls-cpu-%")
 		b.ReportMetric(subCPU/mainCPU, "sub/main")
+		b.ReportMetric(ctlCPU/subCPU, "sub-controls/sub")
 	}
 }
 
