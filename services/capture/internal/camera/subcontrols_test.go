@@ -207,3 +207,48 @@ func TestSubStreamControlsFollowReload(t *testing.T) {
 		}
 	}
 }
+
+// Controls that do not fit the main stream's pictures fail the camera,
+// and the sub-stream makes nothing either: scaled, they would be clipped.
+func TestSubStreamNotUsedWhenControlsDoNotFit(t *testing.T) {
+	c, _, _, _, _ := controlsSubCamera(t, false, image.Pt(320, 180))
+	cfg := c.Config()
+	cfg.Controls.Masks = append(cfg.Controls.Masks, config.Mask{Rect: image.Rect(600, 300, 700, 400)})
+	c.Reconfigure(cfg)
+	waitState(t, c, StateFailed)
+	feed, release, err := c.SubscribeWidth(160)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if f, err := feed.Next(ctx, 0); err == nil {
+		t.Fatalf("got a %d×%d frame at width 160 though the mask does not fit (sub status %+v)", f.Width, f.Height, c.Status().Sub)
+	}
+	if st := c.Status().Sub; st == nil || !strings.Contains(st.LastError, "picture size is not known") {
+		t.Errorf("sub status = %+v, want it to say the main stream's size is not known", st)
+	}
+	if !c.Unavailable(160) {
+		t.Error("Unavailable(160) = false, want true: neither stream can make it")
+	}
+}
+
+// A polygon mask is scaled to the sub-stream too.
+func TestSubStreamFramesPolygonMasked(t *testing.T) {
+	c, _, _, _, brown := controlsSubCamera(t, false, image.Pt(320, 180))
+	cfg := c.Config()
+	poly := []image.Point{{8, 8}, {360, 8}, {360, 280}, {8, 280}}
+	cfg.Controls.Masks = []config.Mask{{Points: poly, Color: brown}}
+	c.Reconfigure(cfg)
+	feed, release, err := c.SubscribeWidth(160)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	var last uint64
+	for range 5 {
+		img := waitSubFrame(t, c, feed, &last)
+		checkMasked(t, "polygon at width 160", img, 640, image.Rect(8, 8, 361, 281), brown)
+	}
+}
