@@ -180,13 +180,17 @@ func (p *Pipeline) check(size image.Point) error {
 		}
 		frame = image.Rectangle{Max: c.Size()}
 	}
+	// A polygon's points may lie on the picture's edges (x = width, y =
+	// height): they are corners, not pixels.
+	corners := image.Rectangle{Max: frame.Max.Add(image.Pt(1, 1))}
 	for i, m := range p.c.Masks {
-		if b := m.Bounds(); !b.In(frame) {
-			what := rect(b)
-			if len(m.Points) > 0 {
-				what = fmt.Sprintf("polygon within %s", rect(b))
+		for _, pt := range m.Points {
+			if !pt.In(corners) {
+				return fmt.Errorf("masks[%d]: polygon point [%d, %d] is outside the %d×%d picture%s", i, pt.X, pt.Y, frame.Dx(), frame.Dy(), p.cropped())
 			}
-			return fmt.Errorf("masks[%d]: %s does not fit the %d×%d picture%s", i, what, frame.Dx(), frame.Dy(), p.cropped())
+		}
+		if b := m.Bounds(); len(m.Points) == 0 && !b.In(frame) {
+			return fmt.Errorf("masks[%d]: %s does not fit the %d×%d picture%s", i, rect(b), frame.Dx(), frame.Dy(), p.cropped())
 		}
 	}
 	if p.text != nil {

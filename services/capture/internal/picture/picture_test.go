@@ -151,8 +151,10 @@ func TestBoundsCheckedOnFrame(t *testing.T) {
 			`camera "a": crop: {x: 0, y: 0, width: 60, height: 40} does not fit the 40×60 picture (after rotate and flip)`},
 		{"mask outside crop", config.Controls{Crop: image.Rect(0, 0, 20, 20), Masks: []config.Mask{{Rect: image.Rect(15, 15, 25, 18)}}},
 			`camera "a": masks[0]: {x: 15, y: 15, width: 10, height: 3} does not fit the 20×20 picture (after crop)`},
-		{"polygon outside", config.Controls{Masks: []config.Mask{{Rect: image.Rect(0, 0, 4, 4)}, {Points: []image.Point{{0, 0}, {60, 0}, {0, 10}}}}},
-			`camera "a": masks[1]: polygon within {x: 0, y: 0, width: 61, height: 11} does not fit the 60×40 picture`},
+		{"polygon outside", config.Controls{Masks: []config.Mask{{Rect: image.Rect(0, 0, 4, 4)}, {Points: []image.Point{{0, 0}, {61, 0}, {0, 10}}}}},
+			`camera "a": masks[1]: polygon point [61, 0] is outside the 60×40 picture`},
+		{"polygon below", config.Controls{Masks: []config.Mask{{Points: []image.Point{{0, 0}, {60, 41}, {0, 10}}}}},
+			`camera "a": masks[0]: polygon point [60, 41] is outside the 60×40 picture`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,6 +167,24 @@ func TestBoundsCheckedOnFrame(t *testing.T) {
 				t.Errorf("Apply error = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// A polygon may have its points on the picture's edges, as a rectangle
+// may end there: [60, 40] is the bottom-right corner of a 60×40 picture.
+func TestPolygonOnTheEdges(t *testing.T) {
+	src := gocv.NewMatWithSize(40, 60, gocv.MatTypeCV8UC3)
+	defer src.Close()
+	p := New(camera(config.Controls{Masks: []config.Mask{{Points: []image.Point{{30, 0}, {60, 0}, {60, 40}, {30, 40}}, Color: color.RGBA{255, 0, 0, 255}}}}))
+	defer p.Close()
+	out, err := p.Apply(src, time.Now())
+	if err != nil {
+		t.Fatalf("Apply of a polygon to the picture's edges: %v", err)
+	}
+	for _, pt := range []image.Point{{30, 0}, {59, 0}, {59, 39}, {45, 20}} {
+		if v := out.GetVecbAt(pt.Y, pt.X); v[2] != 255 || v[0] != 0 {
+			t.Errorf("pixel %v = BGR %v, want red up to the edges", pt, v)
+		}
 	}
 }
 
