@@ -207,7 +207,7 @@ func (s *Server) GetSnapshot(ctx context.Context, req *camstreamv1.GetSnapshotRe
 		if f != nil {
 			after = f.Seq
 		}
-		if f, err = feed.Next(wait, after); err != nil {
+		if f, err = waitFrame(wait, cam, feed, after, int(req.GetWidth())); err != nil {
 			if call.Err() != nil {
 				return nil, s.endErr(ctx, cam)
 			}
@@ -215,6 +215,34 @@ func (s *Server) GetSnapshot(ctx context.Context, req *camstreamv1.GetSnapshotRe
 		}
 	}
 	return &camstreamv1.GetSnapshotResponse{Frame: frameProto(cam.ID(), f)}, nil
+}
+
+// unavailablePoll is how often a waiting snapshot checks that its camera
+// can still give a frame.
+const unavailablePoll = 100 * time.Millisecond
+
+// waitFrame waits for a frame of feed newer than after, until wait ends
+// or the camera can no longer give one at width (both its streams failed
+// meanwhile): a snapshot then answers at once, not at its timeout.
+func waitFrame(wait context.Context, cam *camera.Camera, feed camera.Feed, after uint64, width int) (*hub.Frame, error) {
+	wait, give := context.WithCancel(wait)
+	defer give()
+	go func() {
+		t := time.NewTicker(unavailablePoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-wait.Done():
+				return
+			case <-t.C:
+				if cam.Unavailable(width) {
+					give()
+					return
+				}
+			}
+		}
+	}()
+	return feed.Next(wait, after)
 }
 
 // unavailable is the error for a camera that has no frame to give.

@@ -162,3 +162,19 @@ func TestSnapshotUnavailableWhenMainAndSubFailed(t *testing.T) {
 		t.Errorf("GetSnapshot(width 320) with both streams failed = %v, want UNAVAILABLE at once: %s; sub-stream failed: sub_source: open rtsp://127.0.0.1:1/sub…", err, want)
 	}
 }
+
+// TestSnapshotEndsWhenSubStreamFails: a snapshot at a width the idle
+// sub-stream makes, asked while the main stream is failed, waits for the
+// sub-stream; when it fails to open, the call answers UNAVAILABLE then,
+// not at the snapshot timeout.
+func TestSnapshotEndsWhenSubStreamFails(t *testing.T) {
+	f := start(t, []config.Camera{failedMainCam(t, "rtsp://127.0.0.1:1/sub")}, camera.Options{})
+	f.srv.snapshotTimeout = time.Hour
+	f.waitState(t, "hd", camstreamv1.CameraState_CAMERA_STATE_FAILED)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_, err := f.client.GetSnapshot(ctx, &camstreamv1.GetSnapshotRequest{CameraId: "hd", Width: 320})
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "sub-stream failed: sub_source: open rtsp://127.0.0.1:1/sub") {
+		t.Errorf("GetSnapshot(width 320) as its sub-stream fails to open = %v, want UNAVAILABLE naming the failed sub-stream", err)
+	}
+}
