@@ -96,17 +96,22 @@ type edgeStream struct {
 
 func edgeOpenStream(t *testing.T, url string) *edgeStream {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := streamClient.Get(url)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
 	t.Cleanup(func() { resp.Body.Close() })
 	if err := mjpeg.CheckResponse(resp); err != nil {
-		body, _ := io.ReadAll(resp.Body)
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		t.Fatalf("GET %s: %v: %s", url, err, body)
 	}
 	return &edgeStream{resp: resp, parts: mjpeg.NewReader(resp.Body)}
 }
+
+// streamClient opens streams: a server that never answers fails the test
+// after 30 s instead of hanging it (a stream's body has no deadline: next
+// has its own).
+var streamClient = &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 30 * time.Second}}
 
 // next reads the next part, failing the test when none comes within
 // timeout or it is not a JPEG.
