@@ -131,6 +131,7 @@ func newMats() *mats {
 	return &mats{img: gocv.NewMat(), resized: gocv.NewMat(), small: gocv.NewMat(), scratch: gocv.NewMat()}
 }
 
+// Close releases the pictures.
 func (m *mats) Close() {
 	m.img.Close()
 	m.resized.Close()
