@@ -132,11 +132,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer lns.close()
-	// OpenCV reads these when it opens the first stream.
-	for _, v := range source.FFmpegEnv(getenv) {
-		if err := os.Setenv(v.Name, v.Value); err != nil {
-			return fmt.Errorf("set %s: %w", v.Name, err)
-		}
+	if err := setFFmpegEnv(getenv); err != nil {
+		return err
 	}
 
 	var set *camera.Set
@@ -148,13 +145,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer stopCams()
 	var wg sync.WaitGroup
 	wg.Go(func() { set.Run(camCtx) })
-	if opts.configPath != "" {
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		r := newReloader(opts, getenv, log, m, set)
-		wg.Go(func() { r.Run(camCtx, hup) })
-	}
+	defer startReloader(camCtx, &wg, opts, getenv, log, m, set)()
 	serveErr := srvs.serve(&wg, lns)
 	logStart(log, opts, lns, creds != nil, cams, len(all))
 
@@ -234,4 +225,30 @@ func addrOf(ln net.Listener) string {
 		return ""
 	}
 	return ln.Addr().String()
+}
+
+// setFFmpegEnv sets capture's FFmpeg options for OpenCV, which reads them
+// when it opens the first stream.
+func setFFmpegEnv(getenv func(string) string) error {
+	for _, v := range source.FFmpegEnv(getenv) {
+		if err := os.Setenv(v.Name, v.Value); err != nil {
+			return fmt.Errorf("set %s: %w", v.Name, err)
+		}
+	}
+	return nil
+}
+
+// startReloader runs a reloader, when capture has a camera file, until
+// ctx ends: it reloads the file when it changes and on SIGHUP. The
+// returned func stops SIGHUP's delivery.
+func startReloader(ctx context.Context, wg *sync.WaitGroup, opts options, getenv func(string) string,
+	log *slog.Logger, m *metrics.Metrics, set *camera.Set) func() {
+	if opts.configPath == "" {
+		return func() {}
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	r := newReloader(opts, getenv, log, m, set)
+	wg.Go(func() { r.Run(ctx, hup) })
+	return func() { signal.Stop(hup) }
 }

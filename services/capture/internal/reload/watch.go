@@ -14,16 +14,9 @@ import (
 // hup, until ctx ends. Without a working file watcher (inotify limits) it
 // logs why and reloads on hup only.
 func (r *Reloader) Run(ctx context.Context, hup <-chan os.Signal) {
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		r.log.Warn("camera file not watched: reload it with SIGHUP", "error", err)
-	} else {
-		defer w.Close()
-	}
-	var events <-chan fsnotify.Event
-	var errs <-chan error
+	w, events, errs := r.watcher()
 	if w != nil {
-		events, errs = w.Events, w.Errors
+		defer w.Close()
 	}
 	quiet := time.NewTimer(time.Hour)
 	quiet.Stop()
@@ -105,4 +98,15 @@ func (r *Reloader) sync(w *fsnotify.Watcher) (added bool) {
 		added = true
 	}
 	return added
+}
+
+// watcher starts watching for file events. Without one (the system
+// refuses), it returns nil channels: reloads come only with SIGHUP.
+func (r *Reloader) watcher() (*fsnotify.Watcher, <-chan fsnotify.Event, <-chan error) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		r.log.Warn("camera file not watched: reload it with SIGHUP", "error", err)
+		return nil, nil, nil
+	}
+	return w, w.Events, w.Errors
 }
