@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -116,6 +117,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
+	warnTimeZone(log, getenv("TZ"))
 
 	all, err := config.Load(opts.configPath, config.Env{Getenv: getenv})
 	if err != nil {
@@ -251,4 +253,17 @@ func startReloader(ctx context.Context, wg *sync.WaitGroup, opts options, getenv
 	r := newReloader(opts, getenv, log, m, set)
 	wg.Go(func() { r.Run(ctx, hup) })
 	return func() { signal.Stop(hup) }
+}
+
+// warnTimeZone logs a warning when tz, the TZ variable, names no time
+// zone: Go then keeps UTC, and overlays would print UTC times without a
+// word.
+func warnTimeZone(log *slog.Logger, tz string) {
+	name := strings.TrimPrefix(tz, ":")
+	if name == "" || strings.HasPrefix(name, "/") {
+		return // unset, or a file path: the C library's forms Go reads itself
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		log.Warn("TZ names no known time zone: times (overlays, logs) are UTC", "TZ", tz, "error", err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -164,5 +165,23 @@ func TestServerCredentialsErrors(t *testing.T) {
 	}
 	if creds, err := serverCredentials("", "", ""); creds != nil || err != nil {
 		t.Errorf("serverCredentials without files = %v, %v; want plaintext (nil, nil)", creds, err)
+	}
+}
+
+// TestWarnTimeZone: a TZ that names no time zone gets a warning, as Go
+// silently falls back to UTC for it; a known zone, UTC or no TZ none.
+func TestWarnTimeZone(t *testing.T) {
+	for _, tt := range []struct {
+		tz   string
+		warn bool
+	}{
+		{"", false}, {"UTC", false}, {"Europe/Berlin", false}, {":Asia/Tokyo", false},
+		{"Europe/Berln", true}, {"Nowhere", true},
+	} {
+		var logs syncBuffer
+		warnTimeZone(slog.New(slog.NewJSONHandler(&logs, nil)), tt.tz)
+		if got := strings.Contains(logs.String(), "TZ names no known time zone"); got != tt.warn {
+			t.Errorf("TZ=%q: warned %v, want %v (log %q)", tt.tz, got, tt.warn, logs.String())
+		}
 	}
 }
