@@ -5,7 +5,6 @@ package grpcserver
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"math"
 	"time"
@@ -16,11 +15,9 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	camstreamv1 "github.com/camstream/camstream/gen/camstream/v1"
 	"github.com/camstream/camstream/services/capture/internal/camera"
-	"github.com/camstream/camstream/services/capture/internal/hub"
 	"github.com/camstream/camstream/services/capture/internal/pace"
 )
 
@@ -173,99 +170,6 @@ func (s *Server) StreamFrames(req *camstreamv1.StreamFramesRequest, stream grpc.
 	}
 }
 
-// GetSnapshot returns the camera's newest frame, waiting for one (and
-// opening an idle on-demand camera) when it is starting, idle or
-// reconnecting. A width its sub-stream makes is answered from the
-// sub-stream, whatever the main stream's state. A camera whose main stream
-// failed answers UNAVAILABLE with its last error at once, unless the
-// sub-stream makes, or is about to make, the width asked for.
-func (s *Server) GetSnapshot(ctx context.Context, req *camstreamv1.GetSnapshotRequest) (*camstreamv1.GetSnapshotResponse, error) {
-	cam, err := s.camera(req.GetCameraId())
-	if err != nil {
-		return nil, err
-	}
-	if req.GetWidth() < 0 {
-		return nil, status.Errorf(codes.InvalidArgument, "width: %d is negative (want 0 for the full size, or pixels)", req.GetWidth())
-	}
-	if cam.Unavailable(int(req.GetWidth())) {
-		return nil, unavailable(cam)
-	}
-	// Subscribing to the size before looking at its frame keeps the size
-	// encoded while the call waits for one.
-	feed, release, err := cam.SubscribeWidth(int(req.GetWidth()))
-	if err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "width: %v", err)
-	}
-	defer release()
-	f, fresh := feed.Latest()
-	if !fresh {
-		call, cancel := s.callContext(ctx, cam)
-		defer cancel()
-		wait, cancelWait := context.WithTimeout(call, s.snapshotTimeout)
-		defer cancelWait()
-		var after uint64
-		if f != nil {
-			after = f.Seq
-		}
-		if f, err = waitFrame(wait, cam, feed, after, int(req.GetWidth())); err != nil {
-			if call.Err() != nil {
-				return nil, s.endErr(ctx, cam)
-			}
-			return nil, unavailable(cam)
-		}
-	}
-	return &camstreamv1.GetSnapshotResponse{Frame: frameProto(cam.ID(), f)}, nil
-}
-
-// unavailablePoll is how often a waiting snapshot checks that its camera
-// can still give a frame.
-const unavailablePoll = 100 * time.Millisecond
-
-// waitFrame waits for a frame of feed newer than after, until wait ends
-// or the camera can no longer give one at width (both its streams failed
-// meanwhile): a snapshot then answers at once, not at its timeout.
-func waitFrame(wait context.Context, cam *camera.Camera, feed camera.Feed, after uint64, width int) (*hub.Frame, error) {
-	wait, give := context.WithCancel(wait)
-	defer give()
-	go func() {
-		t := time.NewTicker(unavailablePoll)
-		defer t.Stop()
-		for {
-			select {
-			case <-wait.Done():
-				return
-			case <-t.C:
-				if cam.Unavailable(width) {
-					give()
-					return
-				}
-			}
-		}
-	}()
-	return feed.Next(wait, after)
-}
-
-// unavailable is the error for a camera that has no frame to give.
-func unavailable(cam *camera.Camera) error {
-	st := cam.Status()
-	msg := fmt.Sprintf("camera %q has no frame (state %s)", st.ID, st.State)
-	if st.LastError != "" {
-		msg += ": " + st.LastError
-	}
-	if sub := st.Sub; sub != nil {
-		msg += "; sub-stream " + sub.State.String()
-		if sub.Width > 0 {
-			msg += fmt.Sprintf(" %d×%d", sub.Width, sub.Height)
-		}
-		if sub.State == camera.StateStreaming {
-			msg += fmt.Sprintf(" serves widths up to %d", sub.Width)
-		} else if sub.LastError != "" {
-			msg += ": " + sub.LastError
-		}
-	}
-	return status.Error(codes.Unavailable, msg)
-}
-
 func (s *Server) camera(id string) (*camera.Camera, error) {
 	if id == "" {
 		return nil, status.Error(codes.InvalidArgument, "camera_id is required")
@@ -300,64 +204,4 @@ func (s *Server) endErr(callCtx context.Context, cam *camera.Camera) error {
 		return status.Errorf(codes.NotFound, "camera %q was removed from the camera file", cam.ID())
 	}
 	return status.Error(codes.Unavailable, "capture is shutting down")
-}
-
-func frameProto(cameraID string, f *hub.Frame) *camstreamv1.Frame {
-	return &camstreamv1.Frame{
-		CameraId:   cameraID,
-		Seq:        f.Seq,
-		Jpeg:       f.JPEG,
-		Width:      int32(f.Width),
-		Height:     int32(f.Height),
-		CapturedAt: timestamppb.New(f.CapturedAt),
-	}
-}
-
-func cameraProto(st camera.Status) *camstreamv1.Camera {
-	c := &camstreamv1.Camera{
-		Id:          st.ID,
-		Name:        st.Name,
-		State:       stateProto(st.State),
-		Width:       int32(st.Width),
-		Height:      int32(st.Height),
-		Fps:         st.FPS,
-		LastError:   st.LastError,
-		Source:      st.Source,
-		OnDemand:    st.OnDemand,
-		Subscribers: int32(st.Subscribers),
-		Reconnects:  st.Reconnects,
-		MaxFps:      st.MaxFPS,
-		Passthrough: st.PassThrough,
-	}
-	if !st.LastFrameTime.IsZero() {
-		c.LastFrameTime = timestamppb.New(st.LastFrameTime)
-	}
-	if sub := st.Sub; sub != nil {
-		c.SubStream = &camstreamv1.SubStream{State: stateProto(sub.State), Width: int32(sub.Width),
-			Height: int32(sub.Height), LastError: sub.LastError, Source: sub.Source}
-	}
-	for _, z := range st.Sizes {
-		// A size not below the camera's own is served its full frames.
-		if z.Subscribers > 0 && (st.Width == 0 || z.Width < st.Width) {
-			c.Sizes = append(c.Sizes, &camstreamv1.FrameSize{
-				Width: int32(z.Width), Height: int32(z.Height), Subscribers: int32(z.Subscribers)})
-		}
-	}
-	return c
-}
-
-func stateProto(s camera.State) camstreamv1.CameraState {
-	switch s {
-	case camera.StateStarting:
-		return camstreamv1.CameraState_CAMERA_STATE_STARTING
-	case camera.StateStreaming:
-		return camstreamv1.CameraState_CAMERA_STATE_STREAMING
-	case camera.StateReconnecting:
-		return camstreamv1.CameraState_CAMERA_STATE_RECONNECTING
-	case camera.StateFailed:
-		return camstreamv1.CameraState_CAMERA_STATE_FAILED
-	case camera.StateIdle:
-		return camstreamv1.CameraState_CAMERA_STATE_IDLE
-	}
-	return camstreamv1.CameraState_CAMERA_STATE_UNSPECIFIED
 }
