@@ -184,24 +184,37 @@ func (c *Camera) encodeSizes(pic gocv.Mat, full *hub.Frame, params []int, small,
 		if c.subServes(s.width) {
 			continue // made from the sub-stream
 		}
-		f := &hub.Frame{JPEG: full.JPEG, Width: full.Width, Height: full.Height, CapturedAt: full.CapturedAt}
-		if s.width < full.Width {
-			h := size.Height(s.width, full.Width, full.Height)
-			shrink(pic, small, scratch, s.width, h)
-			start := time.Now()
-			jpeg, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, *small, params)
-			if err != nil || len(jpeg) == 0 {
-				return fmt.Errorf("encode JPEG at width %d: %v", s.width, err)
-			}
-			f.JPEG, f.Width, f.Height = jpeg, s.width, h
-			s.height.Store(int32(h))
-			s.encodes.Add(1)
-			if c.opts.Observer != nil {
-				c.opts.Observer.FrameEncoded(c.id, time.Since(start), len(jpeg))
-			}
+		if s.width >= full.Width {
+			s.hub.Publish(&hub.Frame{JPEG: full.JPEG, Width: full.Width, Height: full.Height, CapturedAt: full.CapturedAt})
+			continue
 		}
-		s.hub.Publish(f)
+		h := size.Height(s.width, full.Width, full.Height)
+		if err := c.encodeSize(s, pic, h, full.CapturedAt, params, small, scratch); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// encodeSize publishes pic resized to s's width and height h, encoded
+// once, as s's frame captured at at.
+func (c *Camera) encodeSize(s *sized, pic gocv.Mat, h int, at time.Time, params []int, small, scratch *gocv.Mat) error {
+	out := pic
+	if s.width != pic.Cols() || h != pic.Rows() {
+		shrink(pic, small, scratch, s.width, h)
+		out = *small
+	}
+	start := time.Now()
+	jpeg, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, out, params)
+	if err != nil || len(jpeg) == 0 {
+		return fmt.Errorf("encode JPEG at width %d: %v", s.width, err)
+	}
+	s.height.Store(int32(h))
+	s.encodes.Add(1)
+	if c.opts.Observer != nil {
+		c.opts.Observer.FrameEncoded(c.id, time.Since(start), len(jpeg))
+	}
+	s.hub.Publish(&hub.Frame{JPEG: jpeg, Width: s.width, Height: h, CapturedAt: at})
 	return nil
 }
 

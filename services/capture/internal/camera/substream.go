@@ -11,7 +11,6 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/camstream/camstream/services/capture/internal/config"
-	"github.com/camstream/camstream/services/capture/internal/hub"
 	"github.com/camstream/camstream/services/capture/internal/pace"
 	"github.com/camstream/camstream/services/capture/internal/size"
 	"github.com/camstream/camstream/services/capture/internal/source"
@@ -176,22 +175,9 @@ func (c *Camera) encodeFromSub(s *subStream, sc *subControls, pic gocv.Mat, now 
 			continue // the main stream makes it
 		}
 		h := size.Height(z.width, pic.Cols(), pic.Rows())
-		out := pic
-		if z.width < pic.Cols() || h != pic.Rows() {
-			shrink(pic, small, scratch, z.width, h)
-			out = *small
+		if err := c.encodeSize(z, pic, h, now, params, small, scratch); err != nil {
+			return fmt.Errorf("sub-stream: %w", err)
 		}
-		start := time.Now()
-		jpeg, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, out, params)
-		if err != nil || len(jpeg) == 0 {
-			return fmt.Errorf("encode JPEG at width %d from the sub-stream: %v", z.width, err)
-		}
-		z.height.Store(int32(h))
-		z.encodes.Add(1)
-		if c.opts.Observer != nil {
-			c.opts.Observer.FrameEncoded(c.id, time.Since(start), len(jpeg))
-		}
-		z.hub.Publish(&hub.Frame{JPEG: jpeg, Width: z.width, Height: h, CapturedAt: now})
 	}
 	return nil
 }
