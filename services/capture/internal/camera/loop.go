@@ -11,6 +11,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/camstream/camstream/services/capture/internal/backoff"
 	"github.com/camstream/camstream/services/capture/internal/config"
 	"github.com/camstream/camstream/services/capture/internal/hub"
 	"github.com/camstream/camstream/services/capture/internal/pace"
@@ -49,49 +50,66 @@ func (c *Camera) begin(ctx context.Context) (config.Camera, context.Context, con
 // sessions of the source, reopened with backoff when lost, or none while
 // an on-demand camera is not wanted.
 func (c *Camera) runSettings(ctx context.Context, cfg config.Camera) {
-	bo := c.opts.NewBackoff()
-	failures := 0         // failed sessions in a row
-	streamedOnce := false // since start, or since the camera was last idle
+	r := retries{bo: c.opts.NewBackoff()}
 	for {
 		if cfg.OnDemand && !c.wanted(time.Now(), cfg) {
 			c.setState(StateIdle, "")
 			if !c.waitWanted(ctx, cfg) {
 				return
 			}
-			streamedOnce = false
+			r.streamedOnce = false
 			c.setState(StateStarting, "")
 		}
 		streamed, err := c.session(ctx, cfg)
 		if ctx.Err() != nil {
 			return
 		}
-		if streamed > 0 {
-			streamedOnce, failures = true, 0
-		}
-		if streamed >= c.opts.ResetAfter {
-			bo.Reset()
-		}
+		state, delay := r.ended(streamed, c.opts.ResetAfter, err)
 		if err == nil {
 			continue // an on-demand camera nobody watches: go idle
-		}
-		failures++
-		state := StateReconnecting
-		if !streamedOnce || failures > failedAfter {
-			state = StateFailed
 		}
 		if streamed > 0 {
 			c.mu.Lock()
 			c.reconnects++
 			c.mu.Unlock()
 		}
-		delay := bo.Next()
 		c.log.Warn("camera source error", "state", state.String(), "error", err,
-			"attempt", failures, "retry_in", delay.Round(time.Millisecond).String())
+			"attempt", r.failures, "retry_in", delay.Round(time.Millisecond).String())
 		c.setState(state, err.Error())
 		if !sleep(ctx, delay) {
 			return
 		}
 	}
+}
+
+// retries counts a source's failed sessions in a row and times its
+// reopening with backoff.
+type retries struct {
+	bo           *backoff.Backoff
+	failures     int  // failed sessions in a row
+	streamedOnce bool // since start, or since the source was last idle
+}
+
+// ended records a session that streamed for streamed and ended with err.
+// For a failed one (err set) it returns the state to report, reconnecting
+// or, when the source never streamed or failed too often in a row,
+// failed, and how long to wait before the next session.
+func (r *retries) ended(streamed, resetAfter time.Duration, err error) (State, time.Duration) {
+	if streamed > 0 {
+		r.streamedOnce, r.failures = true, 0
+	}
+	if streamed >= resetAfter {
+		r.bo.Reset()
+	}
+	if err == nil {
+		return 0, 0
+	}
+	r.failures++
+	state := StateReconnecting
+	if !r.streamedOnce || r.failures > failedAfter {
+		state = StateFailed
+	}
+	return state, r.bo.Next()
 }
 
 // session opens the source and captures until the source fails, ctx ends

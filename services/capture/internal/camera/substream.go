@@ -68,38 +68,26 @@ func (c *Camera) startSub(ctx context.Context, cfg config.Camera) (wait func()) 
 // runSub is the sub-stream's loop: sessions while a size it makes is
 // watched, reopened with backoff when lost, idle otherwise.
 func (c *Camera) runSub(ctx context.Context, cfg config.Camera, s *subStream) {
-	bo := c.opts.NewBackoff()
-	failures, streamedOnce := 0, false
+	r := retries{bo: c.opts.NewBackoff()}
 	for {
 		if !s.wanted(time.Now(), c.subDemand(s), cfg.IdleTimeout) {
 			c.setSubState(s, StateIdle, "")
 			if !c.waitSubWanted(ctx, cfg, s) {
 				return
 			}
-			streamedOnce = false
+			r.streamedOnce = false
 			c.setSubState(s, StateStarting, "")
 		}
 		streamed, err := c.subSession(ctx, cfg, s)
 		if ctx.Err() != nil {
 			return
 		}
-		if streamed > 0 {
-			streamedOnce, failures = true, 0
-		}
-		if streamed >= c.opts.ResetAfter {
-			bo.Reset()
-		}
+		state, delay := r.ended(streamed, c.opts.ResetAfter, err)
 		if err == nil {
 			continue // no size it makes is watched: go idle
 		}
-		failures++
-		state := StateReconnecting
-		if !streamedOnce || failures > failedAfter {
-			state = StateFailed
-		}
-		delay := bo.Next()
 		c.log.Warn("camera sub-stream error: smaller sizes are made from the main stream meanwhile",
-			"state", state.String(), "error", err, "attempt", failures, "retry_in", delay.Round(time.Millisecond).String())
+			"state", state.String(), "error", err, "attempt", r.failures, "retry_in", delay.Round(time.Millisecond).String())
 		c.setSubState(s, state, err.Error())
 		if !sleep(ctx, delay) {
 			return
